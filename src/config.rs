@@ -1,0 +1,593 @@
+//! The function's configuration: read from the environment once, at cold start, into a checked
+//! value. An invalid variable fails the start with a message that names it and says how to fix it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::account::Email;
+
+/// One configuration variable, as the README table and the SAM template document it.
+#[derive(Debug, Clone, Copy)]
+pub struct Variable {
+    pub name: &'static str,
+    pub meaning: &'static str,
+    pub default: &'static str,
+}
+
+/// Every variable the function reads: the public contract.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "GUARDDUTY_DETECTOR_ID",
+        meaning: "Optional. One detector id applies to the function's own region; for several regions give comma-separated `region=id` pairs. A region without an id is discovered with `ListDetectors`.",
+        default: "discover",
+    },
+    Variable {
+        name: "INVITATION_MESSAGE",
+        meaning: "The message sent with `InviteMembers`.",
+        default: DEFAULT_INVITATION_MESSAGE,
+    },
+    Variable {
+        name: "DISABLE_EMAIL_NOTIFICATION",
+        meaning: "`true` or `false`: whether GuardDuty skips the invitation email to the member's root address.",
+        default: "false",
+    },
+    Variable {
+        name: "REGIONS",
+        meaning: "Comma-separated regions to onboard in.",
+        default: "the function's region",
+    },
+    Variable {
+        name: "REPORT_SENDER",
+        meaning: "An SES-verified identity the report is sent from.",
+        default: "required unless `REPORT_WHEN=never`",
+    },
+    Variable {
+        name: "REPORT_RECIPIENTS",
+        meaning: "Comma-separated addresses (1–50) the report is sent to.",
+        default: "required unless `REPORT_WHEN=never`",
+    },
+    Variable {
+        name: "REPORT_WHEN",
+        meaning: "`always`, `unprocessed` (only when an account was not processed) or `never`.",
+        default: "always",
+    },
+];
+
+/// The invitation message when `INVITATION_MESSAGE` is not set.
+pub const DEFAULT_INVITATION_MESSAGE: &str = "Your AWS account has been added to the organisation's Amazon GuardDuty administrator account for central threat detection. Please accept this invitation in the GuardDuty console.";
+
+/// SES v2 takes at most 50 recipients per message.
+pub const MAX_RECIPIENTS: usize = 50;
+
+/// A region name of the `aa-bbbb-9` shape (`us-east-1`, `us-gov-west-1`, `cn-north-1`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Region(String);
+
+impl Region {
+    pub fn parse(value: &str) -> Option<Region> {
+        let parts: Vec<&str> = value.split('-').collect();
+        let shape_ok = (3..=4).contains(&parts.len())
+            && parts[0].len() == 2
+            && parts[..parts.len() - 1]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+            && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+            && !parts[parts.len() - 1].is_empty();
+        shape_ok.then(|| Region(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// When the report email is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportWhen {
+    Always,
+    Unprocessed,
+}
+
+/// Where and when the report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportSettings {
+    Never,
+    Send {
+        when: ReportWhen,
+        sender: String,
+        recipients: Vec<Email>,
+    },
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The regions to onboard in, without duplicates, in the order given.
+    pub regions: Vec<Region>,
+    /// Detector ids given for some regions; the others are discovered.
+    pub detectors: BTreeMap<Region, String>,
+    pub invitation_message: String,
+    pub disable_email_notification: bool,
+    pub report: ReportSettings,
+}
+
+/// A variable that is missing or wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn err(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup` (the environment, or a map in tests).
+    /// `AWS_REGION`, which Lambda sets, is the function's own region.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        // An empty variable counts as unset: SAM passes empty strings for blank parameters.
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let own_region = match get("AWS_REGION") {
+            Some(value) => Some(Region::parse(value.trim()).ok_or_else(|| {
+                err("AWS_REGION", format!("is {value:?}, which is not a region name: set it to a region such as us-east-1"))
+            })?),
+            None => None,
+        };
+
+        let regions = match get("REGIONS") {
+            Some(value) => parse_regions(&value)?,
+            None => vec![own_region.clone().ok_or_else(|| {
+                err("REGIONS", "is not set and the function's region (AWS_REGION) is unknown: set REGIONS to comma-separated regions such as us-east-1,eu-west-1")
+            })?],
+        };
+
+        let detectors = match get("GUARDDUTY_DETECTOR_ID") {
+            Some(value) => parse_detectors(&value, own_region.as_ref(), &regions)?,
+            None => BTreeMap::new(),
+        };
+
+        let invitation_message = match lookup("INVITATION_MESSAGE") {
+            None => DEFAULT_INVITATION_MESSAGE.to_owned(),
+            Some(value) if value.trim().is_empty() => {
+                return Err(err(
+                    "INVITATION_MESSAGE",
+                    "is empty: unset it to use the default message, or set the text to send with the invitation",
+                ));
+            }
+            Some(value) => value,
+        };
+
+        let disable_email_notification = match get("DISABLE_EMAIL_NOTIFICATION") {
+            None => false,
+            Some(value) => parse_bool(&value).ok_or_else(|| {
+                err(
+                    "DISABLE_EMAIL_NOTIFICATION",
+                    format!("is {value:?}: set it to true or false"),
+                )
+            })?,
+        };
+
+        let when = match get("REPORT_WHEN").map(|v| v.trim().to_ascii_lowercase()) {
+            None => Some(ReportWhen::Always),
+            Some(v) if v == "always" => Some(ReportWhen::Always),
+            Some(v) if v == "unprocessed" => Some(ReportWhen::Unprocessed),
+            Some(v) if v == "never" => None,
+            Some(v) => {
+                return Err(err(
+                    "REPORT_WHEN",
+                    format!("is {v:?}: set it to always, unprocessed or never"),
+                ));
+            }
+        };
+        let report = match when {
+            None => ReportSettings::Never,
+            Some(when) => ReportSettings::Send {
+                when,
+                sender: parse_sender(get("REPORT_SENDER"))?,
+                recipients: parse_recipients(get("REPORT_RECIPIENTS"))?,
+            },
+        };
+
+        Ok(Config {
+            regions,
+            detectors,
+            invitation_message,
+            disable_email_notification,
+            report,
+        })
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_regions(value: &str) -> Result<Vec<Region>, ConfigError> {
+    let mut regions: Vec<Region> = Vec::new();
+    for item in value.split(',').map(str::trim) {
+        if item.is_empty() {
+            return Err(err(
+                "REGIONS",
+                format!(
+                    "is {value:?}, which has an empty item: give comma-separated regions such as us-east-1,eu-west-1"
+                ),
+            ));
+        }
+        let region = Region::parse(item).ok_or_else(|| {
+            err("REGIONS", format!("has {item:?}, which is not a region name: use names such as us-east-1 or eu-west-1"))
+        })?;
+        if !regions.contains(&region) {
+            regions.push(region);
+        }
+    }
+    Ok(regions)
+}
+
+/// A GuardDuty detector id: 1–300 characters, letters and digits (real ones are 32 hex digits).
+fn check_detector_id(id: &str) -> Result<String, ConfigError> {
+    if id.is_empty() || id.len() > 300 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(err(
+            "GUARDDUTY_DETECTOR_ID",
+            format!(
+                "has {id:?}, which is not a detector id: copy it from `aws guardduty list-detectors`, or unset the variable to discover it"
+            ),
+        ));
+    }
+    Ok(id.to_owned())
+}
+
+fn parse_detectors(
+    value: &str,
+    own_region: Option<&Region>,
+    regions: &[Region],
+) -> Result<BTreeMap<Region, String>, ConfigError> {
+    let mut detectors = BTreeMap::new();
+    if !value.contains('=') {
+        let region = own_region.ok_or_else(|| {
+            err("GUARDDUTY_DETECTOR_ID", "is a single id but the function's region (AWS_REGION) is unknown: write it as region=id")
+        })?;
+        detectors.insert(region.clone(), check_detector_id(value.trim())?);
+    } else {
+        for item in value.split(',').map(str::trim) {
+            let (region, id) = item.split_once('=').ok_or_else(|| {
+                err("GUARDDUTY_DETECTOR_ID", format!("has {item:?}: with several regions, write each as region=id, comma-separated"))
+            })?;
+            let region = Region::parse(region.trim()).ok_or_else(|| {
+                err("GUARDDUTY_DETECTOR_ID", format!("has {item:?}, whose region is not a region name: write region=id, such as us-east-1=12abc34d567e8fa901bc2d34e56789f0"))
+            })?;
+            let id = check_detector_id(id.trim())?;
+            if detectors.insert(region.clone(), id).is_some() {
+                return Err(err(
+                    "GUARDDUTY_DETECTOR_ID",
+                    format!("names {region} twice: give one detector id per region"),
+                ));
+            }
+        }
+    }
+    if let Some(region) = detectors.keys().find(|r| !regions.contains(r)) {
+        return Err(err(
+            "GUARDDUTY_DETECTOR_ID",
+            format!(
+                "names {region}, which is not in REGIONS: add {region} to REGIONS or remove its detector id"
+            ),
+        ));
+    }
+    Ok(detectors)
+}
+
+fn parse_sender(value: Option<String>) -> Result<String, ConfigError> {
+    let value = value.ok_or_else(|| {
+        err("REPORT_SENDER", "is not set: set it to an SES-verified address or domain address such as guardduty-onboarding@example.com, or set REPORT_WHEN=never")
+    })?;
+    let value = value.trim();
+    // SES accepts `Display Name <address>`; the address inside must be plausible either way.
+    let address = match (value.rfind('<'), value.strip_suffix('>')) {
+        (Some(start), Some(inner)) => &inner[start + 1..],
+        _ => value,
+    };
+    Email::parse(address).ok_or_else(|| {
+        err("REPORT_SENDER", format!("is {value:?}, which is not an email address: set it to an SES-verified address such as guardduty-onboarding@example.com"))
+    })?;
+    Ok(value.to_owned())
+}
+
+fn parse_recipients(value: Option<String>) -> Result<Vec<Email>, ConfigError> {
+    let value = value.ok_or_else(|| {
+        err(
+            "REPORT_RECIPIENTS",
+            "is not set: set it to one or more comma-separated addresses, or set REPORT_WHEN=never",
+        )
+    })?;
+    let mut recipients: Vec<Email> = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let email = Email::parse(item).ok_or_else(|| {
+            err("REPORT_RECIPIENTS", format!("has {item:?}, which is not an email address: give comma-separated addresses such as secops@example.com"))
+        })?;
+        if !recipients.contains(&email) {
+            recipients.push(email);
+        }
+    }
+    if recipients.is_empty() {
+        return Err(err(
+            "REPORT_RECIPIENTS",
+            "is empty: set it to one or more comma-separated addresses",
+        ));
+    }
+    if recipients.len() > MAX_RECIPIENTS {
+        return Err(err(
+            "REPORT_RECIPIENTS",
+            format!(
+                "has {} addresses; SES takes at most {MAX_RECIPIENTS}: use a distribution list",
+                recipients.len()
+            ),
+        ));
+    }
+    Ok(recipients)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("AWS_REGION", "us-east-1"),
+        ("REPORT_SENDER", "onboarder@example.com"),
+        ("REPORT_RECIPIENTS", "secops@example.com"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut vars: Vec<(&str, &str)> = BASE.to_vec();
+        vars.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+        vars.extend_from_slice(extra);
+        config(&vars)
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_report_addresses_are_set() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.regions, vec![Region::parse("us-east-1").unwrap()]);
+        assert!(c.detectors.is_empty());
+        assert_eq!(c.invitation_message, DEFAULT_INVITATION_MESSAGE);
+        assert!(!c.disable_email_notification);
+        assert_eq!(
+            c.report,
+            ReportSettings::Send {
+                when: ReportWhen::Always,
+                sender: "onboarder@example.com".into(),
+                recipients: vec![Email::parse("secops@example.com").unwrap()],
+            }
+        );
+    }
+
+    #[test]
+    fn every_value_is_read() {
+        let c = with(&[
+            ("REGIONS", "us-east-1, eu-west-1,us-east-1"),
+            ("GUARDDUTY_DETECTOR_ID", "eu-west-1=abc123"),
+            ("INVITATION_MESSAGE", "Welcome"),
+            ("DISABLE_EMAIL_NOTIFICATION", "TRUE"),
+            ("REPORT_WHEN", "unprocessed"),
+            ("REPORT_SENDER", "Onboarder <onboarder@example.com>"),
+            (
+                "REPORT_RECIPIENTS",
+                "a@example.com, b@example.com,a@example.com",
+            ),
+        ])
+        .unwrap();
+        let eu = Region::parse("eu-west-1").unwrap();
+        assert_eq!(c.regions.len(), 2, "duplicates merged");
+        assert_eq!(c.detectors.get(&eu).map(String::as_str), Some("abc123"));
+        assert_eq!(c.invitation_message, "Welcome");
+        assert!(c.disable_email_notification);
+        let ReportSettings::Send {
+            when,
+            sender,
+            recipients,
+        } = c.report
+        else {
+            panic!("report expected")
+        };
+        assert_eq!(when, ReportWhen::Unprocessed);
+        assert_eq!(sender, "Onboarder <onboarder@example.com>");
+        assert_eq!(recipients.len(), 2);
+    }
+
+    #[test]
+    fn a_single_detector_id_applies_to_the_functions_region() {
+        let c = with(&[("GUARDDUTY_DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0")]).unwrap();
+        let us = Region::parse("us-east-1").unwrap();
+        assert_eq!(c.detectors.len(), 1);
+        assert!(c.detectors.contains_key(&us));
+    }
+
+    #[test]
+    fn never_needs_no_addresses() {
+        let c = config(&[("AWS_REGION", "us-east-1"), ("REPORT_WHEN", "never")]).unwrap();
+        assert_eq!(c.report, ReportSettings::Never);
+    }
+
+    #[test]
+    fn region_names_are_checked() {
+        for good in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-5",
+        ] {
+            assert!(Region::parse(good).is_some(), "{good}");
+        }
+        for bad in [
+            "",
+            "us-east",
+            "US-EAST-1",
+            "us_east_1",
+            "useast1",
+            "us-east-1a",
+            "u-east-1",
+            "us--1",
+        ] {
+            assert!(Region::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    /// Every error names its variable and says what to do.
+    #[test]
+    fn every_invalid_value_fails_with_a_message_that_says_how_to_fix_it() {
+        type Case = (
+            &'static [(&'static str, &'static str)],
+            &'static str,
+            &'static str,
+        );
+        let cases: &[Case] = &[
+            (
+                &[("AWS_REGION", "mars")],
+                "AWS_REGION",
+                "set it to a region",
+            ),
+            (
+                &[("REGIONS", "us-east-1,,eu-west-1")],
+                "REGIONS",
+                "empty item",
+            ),
+            (&[("REGIONS", "Frankfurt")], "REGIONS", "not a region name"),
+            (
+                &[("GUARDDUTY_DETECTOR_ID", "abc/123")],
+                "GUARDDUTY_DETECTOR_ID",
+                "not a detector id",
+            ),
+            (
+                &[("GUARDDUTY_DETECTOR_ID", "eu-west-1=abc")],
+                "GUARDDUTY_DETECTOR_ID",
+                "add eu-west-1 to REGIONS",
+            ),
+            (
+                &[("GUARDDUTY_DETECTOR_ID", "us-east-1=a,us-east-1=b")],
+                "GUARDDUTY_DETECTOR_ID",
+                "twice",
+            ),
+            (
+                &[("GUARDDUTY_DETECTOR_ID", "us-east-1=a,b")],
+                "GUARDDUTY_DETECTOR_ID",
+                "region=id",
+            ),
+            (
+                &[("GUARDDUTY_DETECTOR_ID", "moon=abc")],
+                "GUARDDUTY_DETECTOR_ID",
+                "not a region name",
+            ),
+            (
+                &[("INVITATION_MESSAGE", "  ")],
+                "INVITATION_MESSAGE",
+                "unset it",
+            ),
+            (
+                &[("DISABLE_EMAIL_NOTIFICATION", "yes")],
+                "DISABLE_EMAIL_NOTIFICATION",
+                "true or false",
+            ),
+            (
+                &[("REPORT_WHEN", "sometimes")],
+                "REPORT_WHEN",
+                "always, unprocessed or never",
+            ),
+            (
+                &[("REPORT_SENDER", "nobody")],
+                "REPORT_SENDER",
+                "SES-verified",
+            ),
+            (
+                &[("REPORT_RECIPIENTS", "a@example.com,bad")],
+                "REPORT_RECIPIENTS",
+                "not an email address",
+            ),
+            (
+                &[("REPORT_RECIPIENTS", " , ")],
+                "REPORT_RECIPIENTS",
+                "is empty",
+            ),
+        ];
+        for (vars, variable, hint) in cases {
+            let e = with(vars).expect_err(&format!("{vars:?} should fail"));
+            assert_eq!(e.variable, *variable, "{vars:?}");
+            assert!(e.to_string().starts_with(variable), "{e}");
+            assert!(e.to_string().contains(hint), "{vars:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn missing_values_fail_with_a_message_that_says_how_to_fix_it() {
+        let e = config(&[("REPORT_WHEN", "never")]).unwrap_err();
+        assert_eq!(e.variable, "REGIONS");
+        assert!(e.problem.contains("set REGIONS"), "{e}");
+
+        let e = config(&[
+            ("REGIONS", "eu-west-1"),
+            ("GUARDDUTY_DETECTOR_ID", "abc"),
+            ("REPORT_WHEN", "never"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "GUARDDUTY_DETECTOR_ID");
+        assert!(e.problem.contains("region=id"), "{e}");
+
+        let e = config(&[
+            ("AWS_REGION", "us-east-1"),
+            ("REPORT_RECIPIENTS", "a@example.com"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "REPORT_SENDER");
+        assert!(e.problem.contains("REPORT_WHEN=never"), "{e}");
+
+        let e = config(&[
+            ("AWS_REGION", "us-east-1"),
+            ("REPORT_SENDER", "a@example.com"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "REPORT_RECIPIENTS");
+        assert!(e.problem.contains("is not set"), "{e}");
+    }
+
+    #[test]
+    fn more_than_fifty_recipients_are_refused() {
+        let many: Vec<String> = (0..51).map(|i| format!("r{i}@example.com")).collect();
+        let joined = many.join(",");
+        let map: BTreeMap<&str, &str> = [
+            ("AWS_REGION", "us-east-1"),
+            ("REPORT_SENDER", "s@example.com"),
+            ("REPORT_RECIPIENTS", joined.as_str()),
+        ]
+        .into_iter()
+        .collect();
+        let e = Config::from_lookup(|n| map.get(n).map(|v| v.to_string())).unwrap_err();
+        assert_eq!(e.variable, "REPORT_RECIPIENTS");
+        assert!(e.problem.contains("at most 50"), "{e}");
+    }
+}

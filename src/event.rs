@@ -1,0 +1,644 @@
+//! The incoming events: which triggers the function accepts, and the account ids each one yields.
+//!
+//! The EventBridge envelope and the Control Tower and CloudTrail API-call details use the
+//! `aws_lambda_events` types; Organizations' `CreateAccountResult` service event and the manual
+//! invoke have types of their own here. Nothing in this module panics on any input: an event it
+//! cannot understand is an [`EventError`] that says what came in and what is accepted.
+
+use aws_lambda_events::cloudwatch_events::cloudtrail::AWSAPICall;
+use aws_lambda_events::controltower::{ControlTowerLifecycleEvent, ServiceEventDetails};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// An account as the event names it, before validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawAccount {
+    pub account_id: String,
+    pub email: Option<String>,
+}
+
+/// One entry of the event: an account to check, or an entry that is not even shaped like one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Account(RawAccount),
+    /// `given` is a short, printable form of what was there.
+    Malformed {
+        given: String,
+        reason: String,
+    },
+}
+
+/// What the event asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Onboard(Vec<Entry>),
+    /// A trigger that needs no onboarding (a failed account creation, say), and why.
+    Ignore(String),
+}
+
+/// A understood event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// What triggered the function, for the report: "Control Tower CreateManagedAccount".
+    pub trigger: String,
+    /// The EventBridge event id, where there is one.
+    pub event_id: Option<String>,
+    pub action: Action,
+}
+
+/// An event the function does not understand.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EventError(String);
+
+/// What the function accepts, for error messages.
+pub const ACCEPTED: &str = "Control Tower CreateManagedAccount or UpdateManagedAccount; Organizations \
+CreateAccountResult (\"AWS Service Event via CloudTrail\"); Organizations AcceptHandshake (\"AWS API Call via \
+CloudTrail\") or AccountJoinedOrganization; or a manual invoke {\"accounts\":[{\"accountId\":\"123456789012\",\
+\"email\":\"optional@example.com\"}]}";
+
+const SERVICE_EVENT: &str = "AWS Service Event via CloudTrail";
+const API_CALL: &str = "AWS API Call via CloudTrail";
+
+/// A printable, bounded form of untrusted text: control characters escaped, at most `max` chars.
+pub fn printable(value: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in value.chars().take(max) {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    if value.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+fn text_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Reads an event.
+pub fn parse(event: Value) -> Result<Received, EventError> {
+    let Some(object) = event.as_object() else {
+        return Err(EventError(format!(
+            "received a JSON {} instead of an object; accepted: {ACCEPTED}",
+            kind_of(&event)
+        )));
+    };
+    if object.contains_key("accounts") && !object.contains_key("detail-type") {
+        return manual(&event);
+    }
+    if !object.contains_key("detail-type") || !object.contains_key("source") {
+        let keys: Vec<&str> = object.keys().take(10).map(String::as_str).collect();
+        return Err(EventError(format!(
+            "received an object with keys {:?}, which is neither an EventBridge event nor a manual invoke; accepted: {ACCEPTED}",
+            keys.iter().map(|k| printable(k, 40)).collect::<Vec<_>>()
+        )));
+    }
+    let source = text_at(&event, "/source");
+    let detail_type = text_at(&event, "/detail-type");
+    let event_name = text_at(&event, "/detail/eventName");
+    match (source, detail_type, event_name) {
+        ("aws.controltower", SERVICE_EVENT, "CreateManagedAccount" | "UpdateManagedAccount") => {
+            control_tower(event)
+        }
+        ("aws.organizations", SERVICE_EVENT, "CreateAccountResult") => create_account_result(event),
+        ("aws.organizations", API_CALL, "AcceptHandshake") => accept_handshake(event),
+        ("aws.organizations", SERVICE_EVENT | API_CALL, "AccountJoinedOrganization") => {
+            account_joined(&event)
+        }
+        _ => Err(EventError(format!(
+            "received an EventBridge event with source {:?}, detail-type {:?} and eventName {:?}, which this function does not handle; accepted: {ACCEPTED}. A scheduled rule must send a constant input in the manual-invoke shape.",
+            printable(source, 80),
+            printable(detail_type, 80),
+            printable(event_name, 80),
+        ))),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn envelope<T: DeserializeOwned + serde::Serialize>(
+    event: Value,
+    what: &str,
+) -> Result<EventBridgeEvent<T>, EventError> {
+    serde_json::from_value(event).map_err(|e| {
+        EventError(format!(
+            "received a {what} event that is malformed ({e}); expected the shape AWS documents for {what}"
+        ))
+    })
+}
+
+fn control_tower(event: Value) -> Result<Received, EventError> {
+    let event_name = text_at(&event, "/detail/eventName").to_owned();
+    let trigger = format!("Control Tower {event_name}");
+    let parsed: EventBridgeEvent<ControlTowerLifecycleEvent> = envelope(event, &trigger)?;
+    let status = match parsed.detail.service_event_details {
+        ServiceEventDetails::CreateManagedAccountStatus(s)
+        | ServiceEventDetails::UpdateManagedAccountStatus(s) => s,
+        _ => {
+            return Err(EventError(format!(
+                "received a {trigger} event without createManagedAccountStatus or updateManagedAccountStatus; accepted: {ACCEPTED}"
+            )));
+        }
+    };
+    let action = if status.state == "SUCCEEDED" {
+        Action::Onboard(vec![Entry::Account(RawAccount {
+            account_id: status.account.account_id,
+            email: None,
+        })])
+    } else {
+        Action::Ignore(format!(
+            "{trigger} has state {}, not SUCCEEDED: {}",
+            printable(&status.state, 40),
+            printable(&status.message, 300)
+        ))
+    };
+    Ok(Received {
+        trigger,
+        event_id: parsed.id,
+        action,
+    })
+}
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateAccountResultDetail {
+    service_event_details: CreateAccountResultDetails,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateAccountResultDetails {
+    create_account_status: CreateAccountStatus,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateAccountStatus {
+    state: String,
+    #[serde(default)]
+    account_id: Option<String>,
+    #[serde(default)]
+    failure_reason: Option<String>,
+}
+
+fn create_account_result(event: Value) -> Result<Received, EventError> {
+    let trigger = "Organizations CreateAccountResult".to_owned();
+    let parsed: EventBridgeEvent<CreateAccountResultDetail> = envelope(event, &trigger)?;
+    let status = parsed.detail.service_event_details.create_account_status;
+    let action = match (status.state.as_str(), status.account_id) {
+        ("SUCCEEDED", Some(account_id)) => Action::Onboard(vec![Entry::Account(RawAccount {
+            account_id,
+            email: None,
+        })]),
+        ("SUCCEEDED", None) => {
+            return Err(EventError(format!(
+                "received a {trigger} event with state SUCCEEDED but no accountId; expected serviceEventDetails.createAccountStatus.accountId"
+            )));
+        }
+        (state, _) => Action::Ignore(format!(
+            "{trigger} has state {}{}; no account to onboard",
+            printable(state, 40),
+            status
+                .failure_reason
+                .map(|r| format!(", failureReason {}", printable(&r, 200)))
+                .unwrap_or_default()
+        )),
+    };
+    Ok(Received {
+        trigger,
+        event_id: parsed.id,
+        action,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct HandshakeResponse {
+    handshake: Handshake,
+}
+
+#[derive(Debug, Deserialize)]
+struct Handshake {
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    parties: Vec<HandshakeParty>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HandshakeParty {
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+}
+
+fn accept_handshake(event: Value) -> Result<Received, EventError> {
+    let trigger = "Organizations AcceptHandshake".to_owned();
+    let error_code = event
+        .pointer("/detail/errorCode")
+        .and_then(Value::as_str)
+        .map(|c| printable(c, 80));
+    let parsed: EventBridgeEvent<AWSAPICall<Value, Value>> = envelope(event, &trigger)?;
+    let event_id = parsed.id;
+    if let Some(code) = error_code {
+        return Ok(Received {
+            trigger: trigger.clone(),
+            event_id,
+            action: Action::Ignore(format!(
+                "{trigger} failed with errorCode {code}; no account joined"
+            )),
+        });
+    }
+    let response: HandshakeResponse = parsed
+        .detail
+        .response_elements
+        .ok_or_else(|| EventError(format!("received a {trigger} event without responseElements; expected responseElements.handshake")))
+        .and_then(|v| {
+            serde_json::from_value(v).map_err(|e| {
+                EventError(format!("received a {trigger} event whose responseElements.handshake is malformed ({e})"))
+            })
+        })?;
+    let handshake = response.handshake;
+    let action = handshake.action.as_deref().unwrap_or("");
+    if !action.eq_ignore_ascii_case("invite") {
+        return Ok(Received {
+            trigger: trigger.clone(),
+            event_id,
+            action: Action::Ignore(format!(
+                "{trigger} is for the handshake action {:?}, which does not add an account to the organisation",
+                printable(action, 60)
+            )),
+        });
+    }
+    if let Some(state) = handshake
+        .state
+        .as_deref()
+        .filter(|s| !s.eq_ignore_ascii_case("ACCEPTED"))
+    {
+        return Ok(Received {
+            trigger: trigger.clone(),
+            event_id,
+            action: Action::Ignore(format!(
+                "{trigger} left the handshake in state {:?}, not ACCEPTED",
+                printable(state, 40)
+            )),
+        });
+    }
+    let entries: Vec<Entry> = handshake
+        .parties
+        .into_iter()
+        .filter(|p| p.kind.eq_ignore_ascii_case("ACCOUNT"))
+        .map(|p| {
+            Entry::Account(RawAccount {
+                account_id: p.id,
+                email: None,
+            })
+        })
+        .collect();
+    if entries.is_empty() {
+        return Err(EventError(format!(
+            "received a {trigger} event whose handshake has no party of type ACCOUNT; expected responseElements.handshake.parties to name the joining account"
+        )));
+    }
+    Ok(Received {
+        trigger,
+        event_id,
+        action: Action::Onboard(entries),
+    })
+}
+
+/// Where `AccountJoinedOrganization` may carry the joining account. AWS has published no sample
+/// of this event, so each candidate is tried in turn; `recipientAccountId` is the management
+/// account and is never one of them.
+const JOINED_ACCOUNT_PATHS: &[&str] = &[
+    "/detail/serviceEventDetails/accountId",
+    "/detail/serviceEventDetails/account/accountId",
+    "/detail/additionalEventData/newAccountId",
+    "/detail/additionalEventData/accountId",
+    "/detail/requestParameters/accountId",
+];
+
+fn account_joined(event: &Value) -> Result<Received, EventError> {
+    let trigger = "Organizations AccountJoinedOrganization".to_owned();
+    let account_id = JOINED_ACCOUNT_PATHS
+        .iter()
+        .find_map(|p| event.pointer(p).and_then(Value::as_str));
+    let Some(account_id) = account_id else {
+        return Err(EventError(format!(
+            "received a {trigger} event, but none of {JOINED_ACCOUNT_PATHS:?} holds the account id; invoke the function manually with {{\"accounts\":[{{\"accountId\":\"...\"}}]}} and report the event's shape"
+        )));
+    };
+    Ok(Received {
+        trigger,
+        event_id: event.get("id").and_then(Value::as_str).map(str::to_owned),
+        action: Action::Onboard(vec![Entry::Account(RawAccount {
+            account_id: account_id.to_owned(),
+            email: None,
+        })]),
+    })
+}
+
+fn manual(event: &Value) -> Result<Received, EventError> {
+    let Some(list) = event["accounts"].as_array() else {
+        return Err(EventError(format!(
+            "received a manual invoke whose \"accounts\" is a {}, not a list; send {{\"accounts\":[{{\"accountId\":\"123456789012\",\"email\":\"optional@example.com\"}}]}}",
+            kind_of(&event["accounts"])
+        )));
+    };
+    if list.is_empty() {
+        return Err(EventError(
+            "received a manual invoke with an empty \"accounts\" list; give at least one {\"accountId\":\"123456789012\"}".to_owned(),
+        ));
+    }
+    let entries = list
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| manual_entry(i, entry))
+        .collect();
+    Ok(Received {
+        trigger: "manual invoke".to_owned(),
+        event_id: None,
+        action: Action::Onboard(entries),
+    })
+}
+
+fn manual_entry(index: usize, entry: &Value) -> Entry {
+    let malformed = |reason: String| Entry::Malformed {
+        given: printable(&entry.to_string(), 60),
+        reason: format!("accounts[{index}] {reason}"),
+    };
+    if !entry.is_object() {
+        return malformed(format!(
+            "is a {}, not an object like {{\"accountId\":\"123456789012\"}}",
+            kind_of(entry)
+        ));
+    }
+    let account_id = match &entry["accountId"] {
+        Value::String(id) => id.clone(),
+        Value::Null => return malformed("has no accountId".to_owned()),
+        Value::Number(_) => {
+            return malformed(
+                "has a number as accountId: write it as a string of 12 digits in quotes, since a number loses leading zeros".to_owned(),
+            );
+        }
+        other => {
+            return malformed(format!(
+                "has a {} as accountId, not a string",
+                kind_of(other)
+            ));
+        }
+    };
+    let email = match &entry["email"] {
+        Value::Null => None,
+        Value::String(email) => Some(email.clone()),
+        other => {
+            return malformed(format!("has a {} as email, not a string", kind_of(other)));
+        }
+    };
+    Entry::Account(RawAccount { account_id, email })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample(name: &str) -> Value {
+        let text = match name {
+            "ct_create" => include_str!("../events/ct_create_managed_account.json"),
+            "ct_update" => include_str!("../events/ct_update_managed_account.json"),
+            "car_ok" => include_str!("../events/org_create_account_result_succeeded.json"),
+            "car_failed" => include_str!("../events/org_create_account_result_failed.json"),
+            "handshake" => include_str!("../events/org_api_accept_handshake.json"),
+            "manual" => include_str!("../events/manual_invoke.json"),
+            "scheduled" => include_str!("../events/scheduled_event.json"),
+            "api_create" => include_str!("../events/org_api_create_account.json"),
+            "api_invite" => include_str!("../events/org_api_invite_account.json"),
+            _ => unreachable!("no sample {name}"),
+        };
+        serde_json::from_str(text).expect("samples are valid JSON")
+    }
+
+    fn onboard_ids(received: &Received) -> Vec<String> {
+        match &received.action {
+            Action::Onboard(entries) => entries
+                .iter()
+                .map(|e| match e {
+                    Entry::Account(a) => a.account_id.clone(),
+                    Entry::Malformed { given, .. } => format!("malformed:{given}"),
+                })
+                .collect(),
+            Action::Ignore(reason) => vec![format!("ignored:{reason}")],
+        }
+    }
+
+    #[test]
+    fn each_accepted_sample_yields_its_account() {
+        let cases = [
+            (
+                "ct_create",
+                "Control Tower CreateManagedAccount",
+                "222222222222",
+            ),
+            (
+                "ct_update",
+                "Control Tower UpdateManagedAccount",
+                "222222222222",
+            ),
+            (
+                "car_ok",
+                "Organizations CreateAccountResult",
+                "222222222222",
+            ),
+            ("handshake", "Organizations AcceptHandshake", "333333333333"),
+        ];
+        for (name, trigger, account) in cases {
+            let received = parse(sample(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(received.trigger, trigger);
+            assert_eq!(onboard_ids(&received), vec![account.to_owned()], "{name}");
+            assert!(received.event_id.is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_manual_sample_yields_every_account_with_its_email() {
+        let received = parse(sample("manual")).unwrap();
+        let Action::Onboard(entries) = received.action else {
+            panic!("onboard expected")
+        };
+        assert_eq!(entries.len(), 3);
+        assert_eq!(
+            entries[1],
+            Entry::Account(RawAccount {
+                account_id: "444444444444".into(),
+                email: Some("aws-prod-workload@example.com".into())
+            })
+        );
+        assert!(matches!(&entries[0], Entry::Account(a) if a.email.is_none()));
+    }
+
+    #[test]
+    fn a_failed_account_creation_is_a_no_op_that_says_why() {
+        let received = parse(sample("car_failed")).unwrap();
+        let Action::Ignore(reason) = received.action else {
+            panic!("ignore expected")
+        };
+        assert!(reason.contains("FAILED"), "{reason}");
+        assert!(reason.contains("EMAIL_ALREADY_EXISTS"), "{reason}");
+    }
+
+    #[test]
+    fn a_control_tower_failure_is_a_no_op_that_says_why() {
+        let mut event = sample("ct_create");
+        event["detail"]["serviceEventDetails"]["createManagedAccountStatus"]["state"] =
+            json!("FAILED");
+        event["detail"]["serviceEventDetails"]["createManagedAccountStatus"]["message"] =
+            json!("AWS Control Tower could not create the account.");
+        let Action::Ignore(reason) = parse(event).unwrap().action else {
+            panic!("ignore expected")
+        };
+        assert!(
+            reason.contains("FAILED") && reason.contains("could not create"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn unrelated_samples_are_refused_with_what_was_received_and_what_is_accepted() {
+        for (name, received) in [
+            ("scheduled", "Scheduled Event"),
+            ("api_create", "CreateAccount"),
+            ("api_invite", "InviteAccountToOrganization"),
+        ] {
+            let e = parse(sample(name)).unwrap_err().to_string();
+            assert!(e.contains(received), "{name}: {e}");
+            assert!(
+                e.contains("accepted: Control Tower CreateManagedAccount"),
+                "{name}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_or_non_invite_handshake_is_a_no_op() {
+        let mut failed = sample("handshake");
+        failed["detail"]["errorCode"] = json!("HandshakeConstraintViolationException");
+        failed["detail"]["responseElements"] = Value::Null;
+        assert!(
+            matches!(parse(failed).unwrap().action, Action::Ignore(r) if r.contains("HandshakeConstraintViolationException"))
+        );
+
+        let mut features = sample("handshake");
+        features["detail"]["responseElements"]["handshake"]["action"] =
+            json!("ENABLE_ALL_FEATURES");
+        assert!(
+            matches!(parse(features).unwrap().action, Action::Ignore(r) if r.contains("ENABLE_ALL_FEATURES"))
+        );
+    }
+
+    #[test]
+    fn account_joined_organization_is_read_where_the_account_is_found() {
+        let mut event = sample("car_ok");
+        event["detail"]["eventName"] = json!("AccountJoinedOrganization");
+        event["detail"]["serviceEventDetails"] = json!({"accountId": "555555555555", "joinedMethod": "INVITED", "joinedTime": "2026-05-28T10:00:00Z"});
+        assert_eq!(
+            onboard_ids(&parse(event.clone()).unwrap()),
+            vec!["555555555555"]
+        );
+
+        event["detail"]["serviceEventDetails"] = json!({"joinedMethod": "INVITED"});
+        let e = parse(event).unwrap_err().to_string();
+        assert!(
+            e.contains("AccountJoinedOrganization") && e.contains("manually"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn manual_entries_that_are_not_accounts_are_kept_as_malformed_rows() {
+        let event = json!({"accounts": [
+            {"accountId": 12345678901_u64},
+            "222222222222",
+            {"email": "x@example.com"},
+            {"accountId": "222222222222", "email": 7},
+            {"accountId": ["a"]},
+            {"accountId": "222222222222", "email": null},
+        ]});
+        let Action::Onboard(entries) = parse(event).unwrap().action else {
+            panic!()
+        };
+        let reasons: Vec<String> = entries
+            .iter()
+            .map(|e| match e {
+                Entry::Malformed { reason, .. } => reason.clone(),
+                Entry::Account(a) => format!("ok {}", a.account_id),
+            })
+            .collect();
+        assert!(
+            reasons[0].starts_with("accounts[0]") && reasons[0].contains("leading zeros"),
+            "{reasons:?}"
+        );
+        assert!(reasons[1].contains("not an object"), "{reasons:?}");
+        assert!(reasons[2].contains("no accountId"), "{reasons:?}");
+        assert!(reasons[3].contains("as email"), "{reasons:?}");
+        assert!(reasons[4].contains("array as accountId"), "{reasons:?}");
+        assert_eq!(reasons[5], "ok 222222222222");
+    }
+
+    #[test]
+    fn malformed_events_are_clear_errors() {
+        let cases: Vec<(Value, &str)> = vec![
+            (json!(null), "null instead of an object"),
+            (json!([1, 2]), "array instead of an object"),
+            (json!("hello"), "string instead of an object"),
+            (
+                json!({"foo": 1}),
+                "neither an EventBridge event nor a manual invoke",
+            ),
+            (json!({"accounts": "222222222222"}), "not a list"),
+            (json!({"accounts": []}), "empty"),
+            (
+                json!({"source": "aws.controltower", "detail-type": SERVICE_EVENT, "detail": {"eventName": "CreateManagedAccount"}}),
+                "malformed",
+            ),
+            (
+                json!({"source": "aws.organizations", "detail-type": SERVICE_EVENT, "detail": {"eventName": "CreateAccountResult", "serviceEventDetails": {"createAccountStatus": {"state": "SUCCEEDED"}}}}),
+                "no accountId",
+            ),
+            (
+                json!({"source": 5, "detail-type": {}, "detail": 1}),
+                "does not handle",
+            ),
+        ];
+        for (event, expected) in cases {
+            let e = parse(event.clone()).unwrap_err().to_string();
+            assert!(e.contains(expected), "{event}: {e}");
+        }
+    }
+
+    #[test]
+    fn untrusted_text_in_messages_is_bounded_and_on_one_line() {
+        let long = "x".repeat(10_000) + "\n";
+        let event = json!({"source": long, "detail-type": "a\nb", "detail": {}});
+        let e = parse(event).unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
+        assert!(e.len() < 1_500, "{}", e.len());
+    }
+}

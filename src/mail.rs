@@ -1,0 +1,64 @@
+//! Sends the report with SES v2 `SendEmail`: one message, a text part and an HTML part.
+
+use aws_sdk_sesv2::Client;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+
+use crate::account::Email;
+use crate::aws_error;
+use crate::report::Report;
+
+/// The report could not be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the report could not be sent with SES SendEmail: {reason}. Check that REPORT_SENDER is an SES-verified identity in the function's region and, while the SES account is in the sandbox, that the recipients are verified too"
+)]
+pub struct MailError {
+    pub reason: String,
+}
+
+fn utf8(data: &str) -> Result<Content, MailError> {
+    Content::builder()
+        .data(data)
+        .charset("UTF-8")
+        .build()
+        .map_err(|e| MailError {
+            reason: format!("the message could not be built: {e}"),
+        })
+}
+
+/// Sends the report; returns SES's message id.
+pub async fn send(
+    client: &Client,
+    sender: &str,
+    recipients: &[Email],
+    report: &Report,
+) -> Result<String, MailError> {
+    let message = Message::builder()
+        .subject(utf8(&report.subject)?)
+        .body(
+            Body::builder()
+                .text(utf8(&report.text)?)
+                .html(utf8(&report.html)?)
+                .build(),
+        )
+        .build();
+    let destination = Destination::builder()
+        .set_to_addresses(Some(
+            recipients.iter().map(|r| r.as_str().to_owned()).collect(),
+        ))
+        .build();
+    let output = client
+        .send_email()
+        .from_email_address(sender)
+        .destination(destination)
+        .content(EmailContent::builder().simple(message).build())
+        .send()
+        .await
+        .map_err(|e| MailError {
+            reason: aws_error::describe(&e),
+        })?;
+    Ok(output
+        .message_id()
+        .unwrap_or("(SES gave no message id)")
+        .to_owned())
+}

@@ -1,0 +1,22 @@
+//! The Lambda entry point: start tracing, read the configuration once, build the clients once,
+//! and hand the handler to the runtime.
+
+use aws_config::BehaviorVersion;
+use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use onboarder::{Config, Onboarder};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let config = Config::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "invalid configuration; the function cannot start");
+    })?;
+    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let onboarder = Onboarder::new(config, &sdk);
+    let onboarder = &onboarder;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        onboarder.handle(event).await
+    }))
+    .await
+}

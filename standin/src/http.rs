@@ -1,0 +1,192 @@
+//! The HTTP side: routes, the region from the SigV4 credential scope, injected faults, the
+//! `x-amzn-ErrorType` header, and a snapshot route for people and scripts.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::guardduty::{self, Answer};
+use crate::{Call, FaultKind, Operation, State};
+
+/// Accepts connections until the task is aborted.
+pub(crate) async fn serve(listener: TcpListener, state: Arc<Mutex<State>>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(req, state.clone()));
+            // A client that hangs up mid-request is not our concern.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Which operation a method and path name, and the `{detectorId}` in the path.
+fn route(method: &Method, path: &str) -> Option<(Operation, Option<String>)> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let op = match (method, segments.as_slice()) {
+        (&Method::GET, ["detector"]) => return Some((Operation::ListDetectors, None)),
+        (&Method::POST, ["detector", _, "member"]) => Operation::CreateMembers,
+        (&Method::GET, ["detector", _, "member"]) => Operation::ListMembers,
+        (&Method::POST, ["detector", _, "member", "invite"]) => Operation::InviteMembers,
+        (&Method::POST, ["detector", _, "member", "get"]) => Operation::GetMembers,
+        _ => return None,
+    };
+    Some((op, Some(segments[1].to_owned())))
+}
+
+/// The region of a SigV4 `Authorization` header: `Credential=AKID/DATE/REGION/SERVICE/aws4_request`.
+fn region_of(req: &Request<Incoming>) -> Option<String> {
+    let auth = req.headers().get("authorization")?.to_str().ok()?;
+    let credential = auth.split("Credential=").nth(1)?;
+    let region = credential.split('/').nth(2)?;
+    (!region.is_empty()).then(|| region.to_owned())
+}
+
+fn json_response(status: u16, error_type: Option<&str>, body: &Value) -> Response<Full<Bytes>> {
+    let mut builder = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", "application/json")
+        .header("x-amzn-requestid", "00000000-0000-4000-8000-000000000000");
+    if let Some(error_type) = error_type {
+        builder = builder.header("x-amzn-ErrorType", error_type);
+    }
+    builder
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn error_response(
+    status: u16,
+    error_type: &str,
+    subtype: &str,
+    message: &str,
+) -> Response<Full<Bytes>> {
+    json_response(
+        status,
+        Some(error_type),
+        &json!({ "message": message, "__type": subtype }),
+    )
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    state: Arc<Mutex<State>>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let region = region_of(&req);
+    let body = match req.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+
+    if method == Method::GET && path == "/_standin/state" {
+        return Ok(json_response(200, None, &snapshot(&state)));
+    }
+    let Some((operation, detector)) = route(&method, &path) else {
+        return Ok(error_response(
+            404,
+            "UnknownOperationException",
+            "UnknownOperationException",
+            &format!("No operation at {method} {path}"),
+        ));
+    };
+    let Some(region) = region else {
+        return Ok(error_response(
+            403,
+            "MissingAuthenticationTokenException",
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token: the request has no SigV4 credential scope",
+        ));
+    };
+
+    let mut call = Call {
+        seq: state.calls.len(),
+        region: region.clone(),
+        operation,
+        account_ids: Vec::new(),
+        message: None,
+        disable_email_notification: None,
+        status: 200,
+    };
+    let response = match state.take_fault(operation, &region) {
+        Some(FaultKind::Throttle) => error_response(
+            429,
+            "ThrottlingException",
+            "ThrottlingException",
+            "Rate exceeded",
+        ),
+        Some(FaultKind::ServerError) => error_response(
+            500,
+            "InternalServerErrorException",
+            "InternalException",
+            "The request failed due to an internal error.",
+        ),
+        None => match guardduty::answer(
+            &mut state,
+            &region,
+            operation,
+            detector.as_deref(),
+            &body,
+            &mut call,
+        ) {
+            Answer::Ok(value) => json_response(200, None, &value),
+            Answer::Error(status, error_type, subtype, message) => {
+                error_response(status, error_type, subtype, &message)
+            }
+        },
+    };
+    if call.account_ids.is_empty() && operation != Operation::ListDetectors {
+        // A faulted request was not parsed by the operation; record what it carried anyway.
+        call.account_ids = account_ids_in(&body);
+    }
+    call.status = response.status().as_u16();
+    state.calls.push(call);
+    Ok(response)
+}
+
+/// The account ids in a request body, whichever list carries them.
+fn account_ids_in(body: &[u8]) -> Vec<String> {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    let ids = value["accountIds"].as_array().map(|ids| {
+        ids.iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    });
+    ids.or_else(|| {
+        value["accountDetails"].as_array().map(|details| {
+            details
+                .iter()
+                .filter_map(|d| d["accountId"].as_str().map(str::to_owned))
+                .collect()
+        })
+    })
+    .unwrap_or_default()
+}
+
+/// Members, calls and invitations as JSON.
+pub(crate) fn snapshot(state: &State) -> Value {
+    json!({
+        "adminAccount": state.admin_account,
+        "detectors": state.detectors,
+        "members": state.members,
+        "calls": state.calls,
+        "invitations": state.invitations,
+    })
+}

@@ -1,0 +1,214 @@
+//! A local stand-in for the AWS member APIs that moto lacks, served over HTTP on 127.0.0.1.
+//!
+//! It follows the official GuardDuty API model (restJson1): the routes, the camelCase members,
+//! the 1–50 item limits, 12-character account ids, `unprocessedAccounts` with the texts the
+//! service really returns, and errors typed by the `x-amzn-ErrorType` header. State is kept per
+//! region, read from the SigV4 credential scope of each request, so one stand-in serves every
+//! region a test configures. Tests drive it in-process through [`Standin`]; the `standin` binary
+//! serves the same thing for local runs.
+
+mod guardduty;
+mod http;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use guardduty::results;
+
+/// The member API operations the stand-in serves, as named in the API model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Operation {
+    ListDetectors,
+    CreateMembers,
+    InviteMembers,
+    GetMembers,
+    ListMembers,
+}
+
+/// One request the stand-in answered, in arrival order.
+#[derive(Clone, Debug, Serialize)]
+pub struct Call {
+    /// Position in the order of arrival, from 0.
+    pub seq: usize,
+    /// The region from the request's SigV4 credential scope.
+    pub region: String,
+    pub operation: Operation,
+    /// The account ids the request carried (empty for ListDetectors).
+    pub account_ids: Vec<String>,
+    /// InviteMembers only: the invitation message.
+    pub message: Option<String>,
+    /// InviteMembers only: the `disableEmailNotification` flag.
+    pub disable_email_notification: Option<bool>,
+    /// The HTTP status the stand-in answered with.
+    pub status: u16,
+}
+
+/// One invitation the stand-in "sent": an account moved from `Created` to `Invited`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Invitation {
+    pub region: String,
+    pub account_id: String,
+    pub message: Option<String>,
+    pub disable_email_notification: bool,
+}
+
+/// A member as the stand-in stores it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Member {
+    pub account_id: String,
+    pub email: String,
+    pub relationship_status: String,
+}
+
+/// What a fault answers instead of the real response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// HTTP 429 `ThrottlingException`, as the API front door sends it.
+    Throttle,
+    /// HTTP 500 `InternalServerErrorException`.
+    ServerError,
+}
+
+/// A fault to inject: which requests it hits, what it answers, and how many times.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    /// Only this operation; `None` for every operation.
+    pub operation: Option<Operation>,
+    /// Only this region; `None` for every region.
+    pub region: Option<String>,
+    pub kind: FaultKind,
+    /// How many matching requests it hits; `None` for every one (a persistent fault).
+    pub times: Option<usize>,
+}
+
+/// How to start a stand-in.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The account that owns the detectors: the GuardDuty administrator.
+    pub admin_account: String,
+    /// The detector of each region; a region not listed has no detector.
+    pub detectors: BTreeMap<String, String>,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) admin_account: String,
+    pub(crate) detectors: BTreeMap<String, String>,
+    /// region → account id → member.
+    pub(crate) members: BTreeMap<String, BTreeMap<String, Member>>,
+    pub(crate) calls: Vec<Call>,
+    pub(crate) invitations: Vec<Invitation>,
+    pub(crate) faults: Vec<Fault>,
+}
+
+impl State {
+    /// The first fault that matches this request, used up by one.
+    pub(crate) fn take_fault(&mut self, operation: Operation, region: &str) -> Option<FaultKind> {
+        let fault = self.faults.iter_mut().find(|f| {
+            f.operation.is_none_or(|o| o == operation)
+                && f.region.as_deref().is_none_or(|r| r == region)
+                && f.times.is_none_or(|n| n > 0)
+        })?;
+        if let Some(n) = fault.times.as_mut() {
+            *n -= 1;
+        }
+        Some(fault.kind)
+    }
+}
+
+/// A running stand-in. Dropping it stops the server.
+pub struct Standin {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    server: JoinHandle<()>,
+}
+
+impl Standin {
+    /// Starts a stand-in on a free port of 127.0.0.1.
+    pub async fn start(settings: Settings) -> std::io::Result<Standin> {
+        Self::start_on(settings, 0).await
+    }
+
+    /// Starts a stand-in on the given port of 127.0.0.1 (0 picks a free one).
+    pub async fn start_on(settings: Settings, port: u16) -> std::io::Result<Standin> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State {
+            admin_account: settings.admin_account,
+            detectors: settings.detectors,
+            ..State::default()
+        }));
+        let server = tokio::spawn(http::serve(listener, state.clone()));
+        Ok(Standin {
+            addr,
+            state,
+            server,
+        })
+    }
+
+    /// The URL to give the SDK, for example in `AWS_ENDPOINT_URL_GUARDDUTY`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means a handler panicked mid-request; the data is still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every request answered so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state().calls.clone()
+    }
+
+    /// Every invitation sent so far, in order.
+    pub fn invitations(&self) -> Vec<Invitation> {
+        self.state().invitations.clone()
+    }
+
+    /// The members of a region, by account id.
+    pub fn members(&self, region: &str) -> BTreeMap<String, Member> {
+        self.state()
+            .members
+            .get(region)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Puts a member in place, as an earlier run or another tool would have left it.
+    pub fn put_member(&self, region: &str, account_id: &str, email: &str, status: &str) {
+        self.state()
+            .members
+            .entry(region.to_owned())
+            .or_default()
+            .insert(
+                account_id.to_owned(),
+                Member {
+                    account_id: account_id.to_owned(),
+                    email: email.to_owned(),
+                    relationship_status: status.to_owned(),
+                },
+            );
+    }
+
+    /// Adds a fault; faults are tried in the order they were added.
+    pub fn inject(&self, fault: Fault) {
+        self.state().faults.push(fault);
+    }
+
+    /// A JSON snapshot of members, calls and invitations, for people and scripts.
+    pub fn snapshot(&self) -> serde_json::Value {
+        http::snapshot(&self.state())
+    }
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
