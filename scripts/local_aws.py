@@ -1,0 +1,131 @@
+"""Prepares moto for a local run and shows what the run left behind.
+
+  prepare  creates the organisation, one account for each account id the event names, and the
+           SES identity of the report's sender; writes the event with moto's account ids
+  show     prints the email(s) SES recorded and the stand-in's invitations
+
+moto chooses the ids of the accounts it creates, so the event's account ids are swapped for
+moto's in a copy of the event; the mapping is printed.
+"""
+
+import argparse
+import html
+import json
+import re
+import sys
+import time
+import urllib.request
+
+import boto3
+
+# The management account of the samples in events/: not an account to onboard.
+SAMPLE_MANAGEMENT_ACCOUNT = "111111111111"
+
+
+def client(service, endpoint):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def wait(endpoint, seconds=60):
+    deadline = time.time() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=2)
+            return
+        except OSError:
+            if time.time() > deadline:
+                sys.exit(f"moto did not answer on {endpoint} within {seconds} s")
+            time.sleep(0.2)
+
+
+def account_ids(value, found):
+    if isinstance(value, str) and re.fullmatch(r"\d{12}", value) and value != SAMPLE_MANAGEMENT_ACCOUNT:
+        found.setdefault(value, None)
+    elif isinstance(value, list):
+        for item in value:
+            account_ids(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            account_ids(item, found)
+    return found
+
+
+def replace(value, mapping):
+    if isinstance(value, str):
+        return mapping.get(value, value)
+    if isinstance(value, list):
+        return [replace(v, mapping) for v in value]
+    if isinstance(value, dict):
+        return {k: replace(v, mapping) for k, v in value.items()}
+    return value
+
+
+def prepare(args):
+    wait(args.endpoint)
+    client("sesv2", args.endpoint).create_email_identity(EmailIdentity=args.sender)
+    org = client("organizations", args.endpoint)
+    org.create_organization(FeatureSet="ALL")
+    with open(args.event) as f:
+        event = json.load(f)
+    mapping = {}
+    for n, sample_id in enumerate(account_ids(event, {})):
+        created = org.create_account(Email=f"workload-{n}@example.com", AccountName=f"workload-{n}")
+        mapping[sample_id] = created["CreateAccountStatus"]["AccountId"]
+    for sample_id, moto_id in mapping.items():
+        print(f"  account {sample_id} of the event is moto's new account {moto_id}")
+    with open(args.out, "w") as f:
+        json.dump(replace(event, mapping), f, indent=2)
+
+
+def text_of(body):
+    """A readable rendering of the report's HTML: one line per table row."""
+    body = re.sub(r"(?s)<head>.*?</head>", "", body)
+    body = re.sub(r"</t[dh]>\s*<t[dh][^>]*>", " | ", body)
+    body = re.sub(r"<(br|/tr|/h\d|/p|/table)[^>]*>", "\n", body)
+    text = html.unescape(re.sub(r"<[^>]+>", "", body))
+    return re.sub(r"\n\s*\n+", "\n\n", text).strip()
+
+
+def show(args):
+    data = json.load(urllib.request.urlopen(args.endpoint + "/moto-api/data.json"))
+    messages = data.get("ses", {}).get("Message", [])
+    if not messages:
+        print("(no email was sent)")
+    for m in messages:
+        print(f"From:    {m['source']}")
+        print(f"To:      {', '.join(m['destinations'].get('ToAddresses', []))}")
+        print(f"Subject: {m['subject']}")
+        print()
+        print(text_of(m["body"]))
+    if args.standin:
+        state = json.load(urllib.request.urlopen(args.standin + "/_standin/state"))
+        print("\nGuardDuty stand-in: invitations sent")
+        for i in state["invitations"] or []:
+            print(f"  {i['region']} {i['account_id']} disableEmailNotification={str(i['disable_email_notification']).lower()}")
+        if not state["invitations"]:
+            print("  (none)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("--endpoint", required=True)
+    p.add_argument("--sender", required=True)
+    p.add_argument("--event", required=True)
+    p.add_argument("--out", required=True)
+    s = sub.add_parser("show")
+    s.add_argument("--endpoint", required=True)
+    s.add_argument("--standin")
+    args = parser.parse_args()
+    {"prepare": prepare, "show": show}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,568 @@
+//! End-to-end tests of the handler with the real SDK clients over HTTP: SES v2 and Organizations
+//! served by moto, the GuardDuty member API by the stand-in.
+
+mod support;
+
+use onboarder::HandlerError;
+use onboarder::outcome::{Outcome, Step};
+use serde_json::{Value, json};
+use standin::{Call, Fault, FaultKind, Operation, results};
+use support::*;
+
+fn ops(calls: &[Call], region: &str) -> Vec<Operation> {
+    calls
+        .iter()
+        .filter(|c| c.region == region && c.status == 200)
+        .map(|c| c.operation)
+        .collect()
+}
+
+fn outcome_of<'a>(response: &'a onboarder::Response, region: &str, account: &str) -> &'a Outcome {
+    let region = response
+        .regions
+        .iter()
+        .find(|r| r.region == region)
+        .unwrap_or_else(|| panic!("no region {region} in {response:?}"));
+    &region
+        .accounts
+        .iter()
+        .find(|a| a.account_id == account)
+        .unwrap_or_else(|| panic!("no account {account} in {region:?}"))
+        .outcome
+}
+
+/// Asserts the one email moto recorded and returns its HTML body.
+async fn the_email(world: &World) -> (String, String) {
+    let messages = world.moto.sent_messages().await;
+    assert_eq!(messages.len(), 1, "exactly one report: {messages:?}");
+    let m = &messages[0];
+    assert_eq!(m["source"], SENDER);
+    assert_eq!(m["destinations"]["ToAddresses"], json!([RECIPIENT]));
+    (
+        m["subject"].as_str().unwrap_or_default().to_owned(),
+        m["body"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Each accepted sample, with its account swapped for one moto knows, creates and invites that
+/// account in every region, in order, with the exact message and flag, and sends one report.
+#[tokio::test]
+async fn every_accepted_sample_creates_invites_and_reports() {
+    let cases = [
+        (
+            "ct_create_managed_account.json",
+            "222222222222",
+            "Control Tower CreateManagedAccount",
+        ),
+        (
+            "ct_update_managed_account.json",
+            "222222222222",
+            "Control Tower UpdateManagedAccount",
+        ),
+        (
+            "org_create_account_result_succeeded.json",
+            "222222222222",
+            "Organizations CreateAccountResult",
+        ),
+        (
+            "org_api_accept_handshake.json",
+            "333333333333",
+            "Organizations AcceptHandshake",
+        ),
+    ];
+    for (file, sample_account, trigger) in cases {
+        let world = World::start().await;
+        world.verify_sender().await;
+        let account = world.create_account("workload-dev@example.com").await;
+        let event = replace_account(sample(file), sample_account, &account);
+        let onboarder = world.onboarder(&[("DISABLE_EMAIL_NOTIFICATION", "true")]);
+
+        let response = invoke(&onboarder, event)
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+
+        assert_eq!(response.trigger, trigger);
+        assert!(
+            response.not_attempted.is_empty(),
+            "{file}: {:?}",
+            response.not_attempted
+        );
+        for region in [US, EU] {
+            assert_eq!(
+                outcome_of(&response, region, &account),
+                &Outcome::Invited,
+                "{file} {region}"
+            );
+        }
+        let calls = world.standin.calls();
+        assert_eq!(
+            ops(&calls, US),
+            [
+                Operation::GetMembers,
+                Operation::CreateMembers,
+                Operation::InviteMembers
+            ],
+            "{file}"
+        );
+        assert_eq!(
+            ops(&calls, EU),
+            [
+                Operation::ListDetectors,
+                Operation::GetMembers,
+                Operation::CreateMembers,
+                Operation::InviteMembers
+            ],
+            "{file}"
+        );
+        let invitations = world.standin.invitations();
+        assert_eq!(invitations.len(), 2, "{file}: one invitation per region");
+        for invitation in &invitations {
+            assert_eq!(invitation.account_id, account);
+            assert_eq!(
+                invitation.message.as_deref(),
+                Some("Welcome to the security organisation.")
+            );
+            assert!(invitation.disable_email_notification);
+        }
+        // The email GuardDuty got for the member is the one Organizations holds.
+        assert_eq!(
+            world.standin.members(US)[&account].email,
+            "workload-dev@example.com"
+        );
+
+        let (subject, html) = the_email(&world).await;
+        assert_eq!(
+            subject,
+            "GuardDuty onboarding: 2 invited, 0 already members, 0 unprocessed (1 account, 2 regions)"
+        );
+        for region in [US, EU] {
+            assert!(
+                html.contains(&format!(
+                    "<tr><td>{account}</td><td>{region}</td><td>INVITED</td>"
+                )),
+                "{file}: {html}"
+            );
+        }
+        assert!(html.contains(trigger));
+        let delivery = &response.report;
+        assert!(
+            delivery.sent && delivery.message_id.is_some(),
+            "{delivery:?}"
+        );
+    }
+}
+
+/// The manual sample: an email given in the event is used as is, the others are looked up, and an
+/// account Organizations does not know is reported at the lookup step with its reason.
+#[tokio::test]
+async fn the_manual_sample_uses_given_emails_and_looks_up_the_rest() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    let first = world.create_account("first@example.com").await;
+    let event = replace_account(sample("manual_invoke.json"), "222222222222", &first);
+    let onboarder = world.onboarder(&[]);
+
+    let response = invoke(&onboarder, event)
+        .await
+        .expect("the invocation succeeds");
+
+    // 444444444444 carries its email in the event: no lookup, onboarded.
+    assert_eq!(
+        world.standin.members(US)["444444444444"].email,
+        "aws-prod-workload@example.com"
+    );
+    assert_eq!(outcome_of(&response, EU, "444444444444"), &Outcome::Invited);
+    assert_eq!(outcome_of(&response, US, &first), &Outcome::Invited);
+    // 555555555555 is not in the organisation.
+    assert_eq!(response.not_attempted.len(), 1);
+    let missing = &response.not_attempted[0];
+    assert_eq!(missing.account_id, "555555555555");
+    let Outcome::Unprocessed {
+        step: Step::Lookup,
+        result,
+    } = &missing.outcome
+    else {
+        panic!("lookup row expected: {missing:?}")
+    };
+    assert!(result.starts_with("AccountNotFoundException: "), "{result}");
+    assert!(
+        !world
+            .standin
+            .calls()
+            .iter()
+            .any(|c| c.account_ids.contains(&"555555555555".to_owned()))
+    );
+
+    let (subject, html) = the_email(&world).await;
+    assert_eq!(
+        subject,
+        "GuardDuty onboarding: 4 invited, 0 already members, 1 unprocessed (2 accounts, 2 regions)"
+    );
+    assert!(html.contains("<tr><td>555555555555</td><td>all</td><td>UNPROCESSED</td><td>step=lookup</td><td>AccountNotFoundException: "), "{html}");
+}
+
+#[tokio::test]
+async fn a_failed_account_creation_is_a_successful_no_op() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    let response = invoke(
+        &world.onboarder(&[]),
+        sample("org_create_account_result_failed.json"),
+    )
+    .await
+    .expect("a no-op, not an error");
+    let reason = response.ignored.expect("the response says why");
+    assert!(
+        reason.contains("FAILED") && reason.contains("EMAIL_ALREADY_EXISTS"),
+        "{reason}"
+    );
+    assert!(world.standin.calls().is_empty());
+    assert!(world.moto.sent_messages().await.is_empty());
+}
+
+#[tokio::test]
+async fn events_that_are_not_accepted_fail_the_invocation() {
+    let world = World::start().await;
+    let onboarder = world.onboarder(&[]);
+    for file in [
+        "scheduled_event.json",
+        "org_api_create_account.json",
+        "org_api_invite_account.json",
+    ] {
+        let error = invoke(&onboarder, sample(file)).await.expect_err(file);
+        assert!(matches!(error, HandlerError::Event(_)), "{file}: {error}");
+        assert!(error.to_string().contains("accepted:"), "{error}");
+    }
+    let error = invoke(&onboarder, json!({"hello": "world"}))
+        .await
+        .expect_err("unknown shape");
+    let diagnostic: lambda_runtime::Diagnostic = error.into();
+    assert_eq!(diagnostic.error_type, "EventNotUnderstood");
+    assert!(world.standin.calls().is_empty());
+}
+
+/// 120 accounts in two regions: no call carries more than 50, every account is created before
+/// it is invited, and each is invited exactly once per region.
+#[tokio::test]
+async fn more_than_fifty_accounts_go_in_batches_of_at_most_fifty() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    let accounts: Vec<Value> = (0..120)
+        .map(|i| json!({"accountId": format!("{:012}", 100_000_000_000u64 + i), "email": format!("owner{i}@example.com")}))
+        .collect();
+    let onboarder = world.onboarder(&[("REPORT_WHEN", "unprocessed")]);
+
+    let response = invoke(&onboarder, json!({ "accounts": accounts }))
+        .await
+        .expect("succeeds");
+
+    assert_eq!(response.counts.invited, 240);
+    assert_eq!(response.counts.unprocessed, 0);
+    let calls = world.standin.calls();
+    assert!(
+        calls.iter().all(|c| c.account_ids.len() <= 50),
+        "a call carried more than 50"
+    );
+    for region in [US, EU] {
+        let sizes = |op: Operation| -> Vec<usize> {
+            calls
+                .iter()
+                .filter(|c| c.region == region && c.operation == op)
+                .map(|c| c.account_ids.len())
+                .collect()
+        };
+        assert_eq!(sizes(Operation::CreateMembers), [50, 50, 20]);
+        assert_eq!(sizes(Operation::InviteMembers), [50, 50, 20]);
+        let last_create = calls
+            .iter()
+            .filter(|c| c.region == region && c.operation == Operation::CreateMembers)
+            .map(|c| c.seq)
+            .max();
+        let first_invite = calls
+            .iter()
+            .filter(|c| c.region == region && c.operation == Operation::InviteMembers)
+            .map(|c| c.seq)
+            .min();
+        assert!(last_create < first_invite, "{region}: create before invite");
+    }
+    let invitations = world.standin.invitations();
+    assert_eq!(invitations.len(), 240);
+    let mut distinct: Vec<(String, String)> = invitations
+        .iter()
+        .map(|i| (i.region.clone(), i.account_id.clone()))
+        .collect();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 240, "no account invited twice");
+    // REPORT_WHEN=unprocessed and nothing was: no email.
+    assert!(!response.report.sent);
+    assert!(world.moto.sent_messages().await.is_empty());
+}
+
+/// Redelivering the same event sends no second invitation; a member an earlier run left at
+/// `Created` is invited without being created again.
+#[tokio::test]
+async fn redelivery_never_sends_a_second_invitation() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    let account = world.create_account("redelivered@example.com").await;
+    let event = replace_account(
+        sample("ct_create_managed_account.json"),
+        "222222222222",
+        &account,
+    );
+    world
+        .standin
+        .put_member(EU, &account, "redelivered@example.com", "Created");
+    let onboarder = world.onboarder(&[]);
+
+    let first = invoke(&onboarder, event.clone())
+        .await
+        .expect("first delivery");
+    assert_eq!(outcome_of(&first, US, &account), &Outcome::Invited);
+    assert_eq!(outcome_of(&first, EU, &account), &Outcome::Invited);
+    assert_eq!(
+        ops(&world.standin.calls(), EU),
+        [
+            Operation::ListDetectors,
+            Operation::GetMembers,
+            Operation::InviteMembers
+        ],
+        "left at Created: invited, not created again"
+    );
+
+    let second = invoke(&onboarder, event).await.expect("second delivery");
+    for region in [US, EU] {
+        assert_eq!(
+            outcome_of(&second, region, &account),
+            &Outcome::AlreadyMember {
+                status: "Invited".into()
+            }
+        );
+    }
+    assert_eq!(
+        world.standin.invitations().len(),
+        2,
+        "one invitation per region, in all"
+    );
+    let invites = world
+        .standin
+        .calls()
+        .iter()
+        .filter(|c| c.operation == Operation::InviteMembers)
+        .count();
+    assert_eq!(invites, 2, "the redelivery made no InviteMembers call");
+}
+
+#[tokio::test]
+async fn throttling_is_retried_until_it_succeeds() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    world.standin.inject(Fault {
+        operation: Some(Operation::CreateMembers),
+        region: Some(US.into()),
+        kind: FaultKind::Throttle,
+        times: Some(2),
+    });
+    let onboarder = world.onboarder(&[]);
+    let event = json!({"accounts": [{"accountId": "222222222222", "email": "a@example.com"}]});
+
+    let response = invoke(&onboarder, event).await.expect("succeeds");
+
+    assert_eq!(outcome_of(&response, US, "222222222222"), &Outcome::Invited);
+    let statuses: Vec<u16> = world
+        .standin
+        .calls()
+        .iter()
+        .filter(|c| c.region == US && c.operation == Operation::CreateMembers)
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(statuses, [429, 429, 200]);
+}
+
+/// A persistent 500 on InviteMembers in one region: that region's accounts are reported with
+/// the error, the other region completes, and the invocation succeeds.
+#[tokio::test]
+async fn a_persistent_server_error_is_reported_and_the_other_region_completes() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    world.standin.inject(Fault {
+        operation: Some(Operation::InviteMembers),
+        region: Some(EU.into()),
+        kind: FaultKind::ServerError,
+        times: None,
+    });
+    let onboarder = world.onboarder(&[]);
+    let event = json!({"accounts": [{"accountId": "222222222222", "email": "a@example.com"}, {"accountId": "333333333333", "email": "b@example.com"}]});
+
+    let response = invoke(&onboarder, event)
+        .await
+        .expect("a per-account problem is not an error");
+
+    for account in ["222222222222", "333333333333"] {
+        assert_eq!(outcome_of(&response, US, account), &Outcome::Invited);
+        let Outcome::Unprocessed {
+            step: Step::Invite,
+            result,
+        } = outcome_of(&response, EU, account)
+        else {
+            panic!("invite row expected")
+        };
+        assert!(
+            result.starts_with("InviteMembers failed: InternalServerErrorException: "),
+            "{result}"
+        );
+    }
+    let eu_invites = world
+        .standin
+        .calls()
+        .iter()
+        .filter(|c| c.region == EU && c.operation == Operation::InviteMembers)
+        .count();
+    assert_eq!(eu_invites, 3, "the SDK's standard retry makes 3 attempts");
+    let (subject, html) = the_email(&world).await;
+    assert!(
+        subject.contains("2 invited") && subject.contains("2 unprocessed"),
+        "{subject}"
+    );
+    assert!(html.contains("<td>222222222222</td><td>eu-west-1</td><td>UNPROCESSED</td><td>step=invite</td><td>InviteMembers failed: InternalServerErrorException"), "{html}");
+}
+
+/// Results GuardDuty returns per account are reported verbatim, with the step and an action;
+/// invalid entries and the function's own account are reported at the validate step.
+#[tokio::test]
+async fn unprocessed_accounts_and_rejected_entries_are_reported_verbatim() {
+    let world = World::with_detectors(&[(US, US_DETECTOR)]).await;
+    world.verify_sender().await;
+    world
+        .standin
+        .put_member(US, "333333333333", "enabled@example.com", "Enabled");
+    world.standin.put_member(
+        US,
+        "444444444444",
+        "bounced@example.com",
+        "EmailVerificationFailed",
+    );
+    let onboarder = world.onboarder(&[]);
+    let event = json!({"accounts": [
+        {"accountId": "222222222222", "email": "new@example.com"},
+        {"accountId": "333333333333", "email": "enabled@example.com"},
+        {"accountId": "444444444444", "email": "bounced@example.com"},
+        {"accountId": ADMIN_ACCOUNT, "email": "admin@example.com"},
+        {"accountId": "12345", "email": "short@example.com"},
+        {"accountId": "<script>alert(1)</script>"},
+    ]});
+
+    let response = invoke(&onboarder, event).await.expect("succeeds");
+
+    assert_eq!(outcome_of(&response, US, "222222222222"), &Outcome::Invited);
+    assert_eq!(
+        outcome_of(&response, US, "333333333333"),
+        &Outcome::AlreadyMember {
+            status: "Enabled".into()
+        }
+    );
+    assert_eq!(
+        outcome_of(&response, US, "444444444444"),
+        &Outcome::AlreadyMember {
+            status: "EmailVerificationFailed".into()
+        }
+    );
+    // eu-west-1 has no detector: its accounts are reported at the detector step.
+    let Outcome::Unprocessed {
+        step: Step::Detector,
+        result,
+    } = outcome_of(&response, EU, "222222222222")
+    else {
+        panic!("detector row expected")
+    };
+    assert!(
+        result.contains("no GuardDuty detector in eu-west-1"),
+        "{result}"
+    );
+    let rejected: Vec<&str> = response
+        .not_attempted
+        .iter()
+        .map(|r| r.account_id.as_str())
+        .collect();
+    assert_eq!(
+        rejected,
+        [ADMIN_ACCOUNT, "12345", "<script>alert(1)</script>"]
+    );
+    assert!(
+        world
+            .standin
+            .calls()
+            .iter()
+            .all(|c| !c.account_ids.contains(&ADMIN_ACCOUNT.to_owned()))
+    );
+    assert_eq!(
+        world.standin.invitations().len(),
+        1,
+        "only the new account is invited"
+    );
+
+    let (_, html) = the_email(&world).await;
+    assert!(html.contains("<td>444444444444</td><td>us-east-1</td><td>MEMBER</td><td>status=EmailVerificationFailed</td><td></td><td>The invitation email could not be verified"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>"));
+    assert!(html.contains("own account"));
+}
+
+/// A `CreateMembers` `unprocessedAccounts` result is reported verbatim at the create step, with
+/// its suggested action.
+#[tokio::test]
+async fn a_create_members_result_is_reported_verbatim() {
+    let world = World::with_detectors(&[(US, US_DETECTOR)]).await;
+    world.verify_sender().await;
+    // The function's ARN names another account, so validation lets the administrator's id
+    // through and GuardDuty's own answer is what the report must carry.
+    let onboarder = world.onboarder(&[("REGIONS", US), ("GUARDDUTY_DETECTOR_ID", US_DETECTOR)]);
+    let mut context = lambda_runtime::Context::default();
+    context.invoked_function_arn =
+        "arn:aws:lambda:us-east-1:111111111111:function:onboarder".into();
+    let event = json!({"accounts": [{"accountId": ADMIN_ACCOUNT, "email": "admin@example.com"}]});
+
+    let response = onboarder
+        .handle(lambda_runtime::LambdaEvent::new(event, context))
+        .await
+        .expect("succeeds");
+
+    let Outcome::Unprocessed {
+        step: Step::Create,
+        result,
+    } = outcome_of(&response, US, ADMIN_ACCOUNT)
+    else {
+        panic!("create row expected: {response:?}")
+    };
+    assert_eq!(result, results::MEMBER_OF_ITSELF);
+    let (_, html) = the_email(&world).await;
+    assert!(html.contains("an account cannot become a member of itself.</td><td>This is the administrator account itself"), "{html}");
+}
+
+#[tokio::test]
+async fn an_unverified_sender_fails_the_invocation_after_the_work_is_done() {
+    let world = World::start().await;
+    let onboarder = world.onboarder(&[]);
+    let event = json!({"accounts": [{"accountId": "222222222222", "email": "a@example.com"}]});
+
+    let error = invoke(&onboarder, event)
+        .await
+        .expect_err("the report cannot be sent");
+
+    let HandlerError::Report(mail) = &error else {
+        panic!("report error expected: {error}")
+    };
+    assert!(
+        mail.reason.starts_with("MessageRejected"),
+        "{}",
+        mail.reason
+    );
+    assert!(error.to_string().contains("REPORT_SENDER"), "{error}");
+    let diagnostic: lambda_runtime::Diagnostic = error.into();
+    assert_eq!(diagnostic.error_type, "ReportNotSent");
+    assert_eq!(
+        world.standin.invitations().len(),
+        2,
+        "the onboarding itself was done"
+    );
+}

@@ -1,0 +1,284 @@
+//! What the end-to-end tests share: moto's server for SES v2 and Organizations, the GuardDuty
+//! stand-in, SDK configuration pointed at both, and the handler built the way `main` builds it.
+//!
+//! Each test starts its own servers on free 127.0.0.1 ports and stops them when it ends.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_guardduty::config::{Credentials, Region};
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
+use lambda_runtime::{Context, LambdaEvent};
+use onboarder::{Config, HandlerError, Onboarder, Response};
+use serde_json::Value;
+use standin::{Settings, Standin};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The GuardDuty administrator account the function runs in.
+pub const ADMIN_ACCOUNT: &str = "999999999999";
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:999999999999:function:onboarder";
+pub const SENDER: &str = "guardduty-onboarding@example.com";
+pub const RECIPIENT: &str = "secops@example.com";
+pub const US: &str = "us-east-1";
+pub const EU: &str = "eu-west-1";
+pub const US_DETECTOR: &str = "12abc34d567e8fa901bc2d34e56789f0";
+pub const EU_DETECTOR: &str = "98fed76c543b2ae109dc8b76a54321e0";
+
+/// moto's server, stopped when dropped.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+fn moto_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("MOTO_SERVER") {
+        return path.into();
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+}
+
+impl Moto {
+    pub async fn start() -> Moto {
+        let binary = moto_binary();
+        assert!(
+            binary.exists(),
+            "{} is missing: run scripts/test, which installs moto into .venv",
+            binary.display()
+        );
+        let port = free_port();
+        let child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        while http_get(&moto.endpoint, "/moto-api/").await.is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto_server did not answer on {} within 60 s",
+                moto.endpoint
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        moto
+    }
+
+    /// The messages SES "sent", as moto records them: source, destinations, subject, body (the
+    /// HTML part).
+    pub async fn sent_messages(&self) -> Vec<Value> {
+        let body = http_get(&self.endpoint, "/moto-api/data.json")
+            .await
+            .expect("moto answers /moto-api/data.json");
+        let data: Value = serde_json::from_str(&body).expect("moto's data is JSON");
+        data["ses"]["Message"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET; `None` when the server does not answer 200.
+async fn http_get(endpoint: &str, path: &str) -> Option<String> {
+    let authority = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(authority).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+}
+
+/// Service-specific endpoints, looked up the way the SDK reads `AWS_ENDPOINT_URL_<SERVICE>`, but
+/// without touching the process environment that tests share.
+#[derive(Debug)]
+struct Endpoints(HashMap<String, String>);
+
+impl LoadServiceConfig for Endpoints {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        let variable = format!(
+            "{}_{}",
+            key.env(),
+            key.service_id().to_uppercase().replace(' ', "_")
+        );
+        self.0.get(&variable).cloned()
+    }
+}
+
+/// SDK configuration for us-east-1 with test credentials and the given endpoints.
+pub async fn sdk_config(moto: &Moto, standin: &Standin) -> SdkConfig {
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(US))
+        .credentials_provider(Credentials::new(
+            "AKIDTEST",
+            "test-secret",
+            None,
+            None,
+            "tests",
+        ))
+        .load()
+        .await;
+    let endpoints = Endpoints(HashMap::from([
+        ("AWS_ENDPOINT_URL_GUARDDUTY".to_owned(), standin.endpoint()),
+        ("AWS_ENDPOINT_URL_SESV2".to_owned(), moto.endpoint.clone()),
+        (
+            "AWS_ENDPOINT_URL_ORGANIZATIONS".to_owned(),
+            moto.endpoint.clone(),
+        ),
+    ]));
+    base.to_builder().service_config(endpoints).build()
+}
+
+/// Everything one test needs: moto, the stand-in, the SDK configuration.
+pub struct World {
+    pub moto: Moto,
+    pub standin: Standin,
+    pub sdk: SdkConfig,
+}
+
+impl World {
+    /// moto and a stand-in with a detector in us-east-1 and eu-west-1.
+    pub async fn start() -> World {
+        World::with_detectors(&[(US, US_DETECTOR), (EU, EU_DETECTOR)]).await
+    }
+
+    pub async fn with_detectors(detectors: &[(&str, &str)]) -> World {
+        let moto = Moto::start().await;
+        let standin = Standin::start(Settings {
+            admin_account: ADMIN_ACCOUNT.to_owned(),
+            detectors: detectors
+                .iter()
+                .map(|(r, d)| (r.to_string(), d.to_string()))
+                .collect(),
+        })
+        .await
+        .expect("the stand-in starts");
+        let sdk = sdk_config(&moto, &standin).await;
+        World { moto, standin, sdk }
+    }
+
+    /// Makes `REPORT_SENDER` a verified SES identity.
+    pub async fn verify_sender(&self) {
+        aws_sdk_sesv2::Client::new(&self.sdk)
+            .create_email_identity()
+            .email_identity(SENDER)
+            .send()
+            .await
+            .expect("moto creates the identity");
+    }
+
+    /// Creates the organisation (once) and one account in it; returns the account's id.
+    pub async fn create_account(&self, email: &str) -> String {
+        let org = aws_sdk_organizations::Client::new(&self.sdk);
+        // The second call fails with AlreadyInOrganizationException, which is fine.
+        let _ = org
+            .create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await;
+        let created = org
+            .create_account()
+            .email(email)
+            .account_name(email.split('@').next().unwrap_or("account"))
+            .send()
+            .await
+            .expect("moto creates the account");
+        created
+            .create_account_status()
+            .and_then(|s| s.account_id())
+            .expect("moto returns the new account id")
+            .to_owned()
+    }
+
+    /// The handler, configured from these variables on top of a working base (us-east-1 and
+    /// eu-west-1, the us-east-1 detector given, eu-west-1's discovered, report always).
+    pub fn onboarder(&self, overrides: &[(&str, &str)]) -> Onboarder {
+        let mut vars: BTreeMap<String, String> = [
+            ("AWS_REGION", US),
+            ("REGIONS", "us-east-1,eu-west-1"),
+            (
+                "GUARDDUTY_DETECTOR_ID",
+                "us-east-1=12abc34d567e8fa901bc2d34e56789f0",
+            ),
+            (
+                "INVITATION_MESSAGE",
+                "Welcome to the security organisation.",
+            ),
+            ("REPORT_SENDER", SENDER),
+            ("REPORT_RECIPIENTS", RECIPIENT),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        for (k, v) in overrides {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config =
+            Config::from_lookup(|n| vars.get(n).cloned()).expect("a valid test configuration");
+        Onboarder::new(config, &self.sdk)
+    }
+}
+
+/// Invokes the handler as Lambda would, from the function's ARN.
+pub async fn invoke(onboarder: &Onboarder, event: Value) -> Result<Response, HandlerError> {
+    let mut context = Context::default();
+    context.invoked_function_arn = FUNCTION_ARN.to_owned();
+    context.request_id = "test-request".to_owned();
+    onboarder.handle(LambdaEvent::new(event, context)).await
+}
+
+/// A sample from `events/`, parsed.
+pub fn sample(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("samples are JSON")
+}
+
+/// The sample with every string equal to `from` replaced by `to`: moto gives new accounts ids of
+/// its own choosing, so a sample's account is swapped for one moto knows.
+pub fn replace_account(value: Value, from: &str, to: &str) -> Value {
+    match value {
+        Value::String(s) if s == from => Value::String(to.to_owned()),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|v| replace_account(v, from, to))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, replace_account(v, from, to)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
