@@ -306,7 +306,7 @@ fn parse_sender(value: Option<String>) -> Result<String, ConfigError> {
         _ => value,
     };
     Email::parse(address).ok_or_else(|| {
-        err("REPORT_SENDER", format!("is {value:?}, which is not an email address: set it to an SES-verified address such as guardduty-onboarding@example.com"))
+        err("REPORT_SENDER", "is not an email address: set it to an SES-verified address such as guardduty-onboarding@example.com")
     })?;
     Ok(value.to_owned())
 }
@@ -319,9 +319,15 @@ fn parse_recipients(value: Option<String>) -> Result<Vec<Email>, ConfigError> {
         )
     })?;
     let mut recipients: Vec<Email> = Vec::new();
-    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    // The values are addresses: the messages give their position, never the text.
+    for (position, item) in value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .enumerate()
+    {
         let email = Email::parse(item).ok_or_else(|| {
-            err("REPORT_RECIPIENTS", format!("has {item:?}, which is not an email address: give comma-separated addresses such as secops@example.com"))
+            err("REPORT_RECIPIENTS", format!("item {} is not an email address: give comma-separated addresses such as secops@example.com", position + 1))
         })?;
         if !recipients.contains(&email) {
             recipients.push(email);
@@ -589,5 +595,28 @@ mod tests {
         let e = Config::from_lookup(|n| map.get(n).map(|v| v.to_string())).unwrap_err();
         assert_eq!(e.variable, "REPORT_RECIPIENTS");
         assert!(e.problem.contains("at most 50"), "{e}");
+    }
+
+    /// The README's configuration table is the user's view of [`VARIABLES`]: they must agree.
+    #[test]
+    fn the_readme_table_matches_the_variables() {
+        let readme = include_str!("../README.md");
+        let rows: Vec<&str> = readme
+            .lines()
+            .filter(|l| l.starts_with("| `") && l.contains("` |"))
+            .collect();
+        for v in VARIABLES {
+            let row = format!("| `{}` | {} | {} |", v.name, v.meaning, v.default);
+            assert!(rows.contains(&row.as_str()), "README lacks the row:\n{row}");
+        }
+        let documented = rows
+            .iter()
+            .filter(|r| {
+                VARIABLES
+                    .iter()
+                    .any(|v| r.starts_with(&format!("| `{}` |", v.name)))
+            })
+            .count();
+        assert_eq!(documented, VARIABLES.len());
     }
 }

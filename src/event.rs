@@ -380,8 +380,14 @@ fn manual(event: &Value) -> Result<Received, EventError> {
 }
 
 fn manual_entry(index: usize, entry: &Value) -> Entry {
+    // What the report shows of the entry: its accountId where it has one, never its email.
+    let given = match &entry["accountId"] {
+        Value::String(id) => printable(id, 60),
+        Value::Number(n) => n.to_string(),
+        _ => format!("accounts[{index}]"),
+    };
     let malformed = |reason: String| Entry::Malformed {
-        given: printable(&entry.to_string(), 60),
+        given: given.clone(),
         reason: format!("accounts[{index}] {reason}"),
     };
     if !entry.is_object() {
@@ -600,6 +606,23 @@ mod tests {
         assert!(reasons[3].contains("as email"), "{reasons:?}");
         assert!(reasons[4].contains("array as accountId"), "{reasons:?}");
         assert_eq!(reasons[5], "ok 222222222222");
+        let given: Vec<String> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Malformed { given, .. } => Some(given.clone()),
+                Entry::Account(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            given,
+            [
+                "12345678901",
+                "accounts[1]",
+                "accounts[2]",
+                "222222222222",
+                "accounts[4]"
+            ]
+        );
     }
 
     #[test]

@@ -566,3 +566,52 @@ async fn an_unverified_sender_fails_the_invocation_after_the_work_is_done() {
         "the onboarding itself was done"
     );
 }
+
+/// A configured detector the account does not own: every account of that region is reported at
+/// the check step with GuardDuty's message and the fix; with `REPORT_WHEN=never` no email goes.
+#[tokio::test]
+async fn a_wrong_detector_id_is_reported_with_the_fix() {
+    let world = World::start().await;
+    let onboarder = world.onboarder(&[
+        (
+            "GUARDDUTY_DETECTOR_ID",
+            "us-east-1=0000000000000000000000000000dead",
+        ),
+        ("REPORT_WHEN", "never"),
+    ]);
+    let event = json!({"accounts": [{"accountId": "222222222222", "email": "a@example.com"}]});
+
+    let response = invoke(&onboarder, event).await.expect("succeeds");
+
+    let Outcome::Unprocessed {
+        step: Step::Check,
+        result,
+    } = outcome_of(&response, US, "222222222222")
+    else {
+        panic!("check row expected: {response:?}")
+    };
+    assert_eq!(
+        result,
+        &format!(
+            "GetMembers failed: BadRequestException: {}",
+            results::DETECTOR_NOT_OWNED
+        )
+    );
+    assert!(
+        onboarder::report::result_action(Step::Check, result)
+            .is_some_and(|a| a.contains("GUARDDUTY_DETECTOR_ID"))
+    );
+    assert_eq!(outcome_of(&response, EU, "222222222222"), &Outcome::Invited);
+    assert!(
+        !world
+            .standin
+            .calls()
+            .iter()
+            .any(|c| c.region == US && c.operation == Operation::CreateMembers)
+    );
+    assert_eq!(
+        response.report.reason.as_deref(),
+        Some("REPORT_WHEN is never")
+    );
+    assert!(world.moto.sent_messages().await.is_empty());
+}
