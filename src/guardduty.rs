@@ -71,6 +71,7 @@ pub async fn onboard_region(
         region,
         detector: &detector,
         outcomes: HashMap::new(),
+        strays: Vec::new(),
     };
     let statuses = run.check(accounts).await;
 
@@ -96,25 +97,29 @@ pub async fn onboard_region(
     run.invite(&to_invite, invitation).await;
 
     let mut outcomes = run.outcomes;
+    let mut rows: Vec<AccountOutcome> = accounts
+        .iter()
+        .map(|a| AccountOutcome {
+            account_id: a.id.to_string(),
+            outcome: outcomes
+                .remove(a.id.as_str())
+                .unwrap_or(Outcome::Unprocessed {
+                    step: Step::Check,
+                    result: NO_OUTCOME.to_owned(),
+                }),
+        })
+        .collect();
+    rows.extend(run.strays);
     RegionOutcome {
         region: region.to_string(),
         detector_id: Some(detector.clone()),
-        accounts: accounts
-            .iter()
-            .map(|a| AccountOutcome {
-                account_id: a.id.to_string(),
-                outcome: outcomes
-                    .remove(a.id.as_str())
-                    .unwrap_or(Outcome::Unprocessed {
-                    step: Step::Check,
-                    result:
-                        "no step recorded an outcome for this account; please report this as a bug"
-                            .to_owned(),
-                }),
-            })
-            .collect(),
+        accounts: rows,
     }
 }
+
+/// Shown if a path through the steps ever forgot an account: reported, not dropped.
+const NO_OUTCOME: &str =
+    "no step recorded an outcome for this account; please report this as a bug";
 
 async fn resolve_detector(
     client: &Client,
@@ -140,6 +145,8 @@ struct RegionRun<'a> {
     region: &'a Region,
     detector: &'a str,
     outcomes: HashMap<String, Outcome>,
+    /// `unprocessedAccounts` entries for accounts the call did not carry: kept, not dropped.
+    strays: Vec<AccountOutcome>,
 }
 
 impl RegionRun<'_> {
@@ -291,6 +298,8 @@ impl RegionRun<'_> {
         }
         for (id, result) in results {
             warn!(account_id = id, region = %self.region, step = step.as_str(), result, "unprocessed entry for an account not in the call");
+            self.strays
+                .push(AccountOutcome::unprocessed(id, step, result));
         }
         accepted
     }

@@ -139,8 +139,13 @@ impl Onboarder {
         };
 
         let own_account = AccountId::from_arn(&context.invoked_function_arn);
-        if own_account.is_none() {
-            warn!(arn = %context.invoked_function_arn, "the function's own account is not in its ARN; it cannot be set aside");
+        match &own_account {
+            Some(account) => {
+                info!(function_account = %account, "the function's own account is set aside")
+            }
+            None => {
+                warn!(arn = %context.invoked_function_arn, "the function's own account is not in its ARN; it cannot be set aside")
+            }
         }
         let request = request::validate(entries, own_account.as_ref());
         let (ready, lookup_failed) = lookup::complete(&self.organizations, request.targets).await;
