@@ -257,14 +257,17 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
         .map(|c| printable(c, 80));
     let parsed: EventBridgeEvent<AWSAPICall<Value, Value>> = envelope(event, &trigger)?;
     let event_id = parsed.id;
-    if let Some(code) = error_code {
-        return Ok(Received {
+    let ignored = |reason: String| {
+        Ok(Received {
             trigger: trigger.clone(),
-            event_id,
-            action: Action::Ignore(format!(
-                "{trigger} failed with errorCode {code}; no account joined"
-            )),
-        });
+            event_id: event_id.clone(),
+            action: Action::Ignore(reason),
+        })
+    };
+    if let Some(code) = error_code {
+        return ignored(format!(
+            "{trigger} failed with errorCode {code}; no account joined"
+        ));
     }
     let response: HandshakeResponse = parsed
         .detail
@@ -278,28 +281,20 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
     let handshake = response.handshake;
     let action = handshake.action.as_deref().unwrap_or("");
     if !action.eq_ignore_ascii_case("invite") {
-        return Ok(Received {
-            trigger: trigger.clone(),
-            event_id,
-            action: Action::Ignore(format!(
-                "{trigger} is for the handshake action {:?}, which does not add an account to the organisation",
-                printable(action, 60)
-            )),
-        });
+        return ignored(format!(
+            "{trigger} is for the handshake action {:?}, which does not add an account to the organisation",
+            printable(action, 60)
+        ));
     }
     if let Some(state) = handshake
         .state
         .as_deref()
         .filter(|s| !s.eq_ignore_ascii_case("ACCEPTED"))
     {
-        return Ok(Received {
-            trigger: trigger.clone(),
-            event_id,
-            action: Action::Ignore(format!(
-                "{trigger} left the handshake in state {:?}, not ACCEPTED",
-                printable(state, 40)
-            )),
-        });
+        return ignored(format!(
+            "{trigger} left the handshake in state {:?}, not ACCEPTED",
+            printable(state, 40)
+        ));
     }
     let entries: Vec<Entry> = handshake
         .parties

@@ -238,6 +238,32 @@ pub fn subject(summary: &Summary) -> String {
     )
 }
 
+/// One titled section: a line per account in the text, a row per account in the HTML table.
+fn section(
+    text: &mut String,
+    html: &mut String,
+    title: &str,
+    region: &str,
+    rows: &[AccountOutcome],
+) {
+    let _ = writeln!(text, "== {} ==", one_line(title));
+    let _ = writeln!(
+        html,
+        "<h3>{}</h3>\n<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\"><tr><th>Account</th><th>Region</th><th>Outcome</th><th>Status or step</th><th>Result</th><th>Suggested action</th></tr>",
+        escape(title)
+    );
+    for account in rows {
+        text_line(text, region, account);
+        html_row(html, region, account);
+    }
+    if rows.is_empty() {
+        text.push_str("(no accounts)\n");
+        html.push_str("<tr><td colspan=\"6\">(no accounts)</td></tr>\n");
+    }
+    text.push('\n');
+    html.push_str("</table>\n");
+}
+
 /// Renders the report.
 pub fn render(summary: &Summary) -> Report {
     let subject = subject(summary);
@@ -268,42 +294,25 @@ pub fn render(summary: &Summary) -> Report {
         escape(&summary.trigger),
         escape(event_id)
     );
-    let table_head = "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\"><tr><th>Account</th><th>Region</th><th>Outcome</th><th>Status or step</th><th>Result</th><th>Suggested action</th></tr>";
-
     if !summary.not_attempted.is_empty() {
-        let _ = writeln!(text, "== Before any region ==");
-        let _ = writeln!(html, "<h3>Before any region</h3>\n{table_head}");
-        for account in &summary.not_attempted {
-            text_line(&mut text, "all", account);
-            html_row(&mut html, "all", account);
-        }
-        text.push('\n');
-        html.push_str("</table>\n");
+        section(
+            &mut text,
+            &mut html,
+            "Before any region",
+            "all",
+            &summary.not_attempted,
+        );
     }
     for region in &summary.regions {
         let detector = region.detector_id.as_deref().unwrap_or("not found");
-        let _ = writeln!(
-            text,
-            "== {} (detector {}) ==",
-            one_line(&region.region),
-            one_line(detector)
+        let title = format!("{} (detector {detector})", region.region);
+        section(
+            &mut text,
+            &mut html,
+            &title,
+            &region.region,
+            &region.accounts,
         );
-        let _ = writeln!(
-            html,
-            "<h3>{} (detector {})</h3>\n{table_head}",
-            escape(&region.region),
-            escape(detector)
-        );
-        for account in &region.accounts {
-            text_line(&mut text, &region.region, account);
-            html_row(&mut html, &region.region, account);
-        }
-        if region.accounts.is_empty() {
-            text.push_str("(no accounts)\n");
-            html.push_str("<tr><td colspan=\"6\">(no accounts)</td></tr>\n");
-        }
-        text.push('\n');
-        html.push_str("</table>\n");
     }
     html.push_str("</body></html>\n");
     Report {
