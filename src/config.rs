@@ -10,46 +10,65 @@ use crate::account::Email;
 #[derive(Debug, Clone, Copy)]
 pub struct Variable {
     pub name: &'static str,
+    /// The SAM template parameter that sets it.
+    pub parameter: &'static str,
     pub meaning: &'static str,
+    /// The default as the README states it.
     pub default: &'static str,
+    /// The template parameter's `Default`: the value that means the same as unset.
+    pub template_default: &'static str,
 }
 
 /// Every variable the function reads: the public contract.
 pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "GUARDDUTY_DETECTOR_ID",
+        parameter: "GuardDutyDetectorId",
         meaning: "Optional. One detector id applies to the function's own region; for several regions give comma-separated `region=id` pairs. A region without an id is discovered with `ListDetectors`.",
         default: "discover",
+        template_default: "",
     },
     Variable {
         name: "INVITATION_MESSAGE",
+        parameter: "InvitationMessage",
         meaning: "The message sent with `InviteMembers`.",
         default: DEFAULT_INVITATION_MESSAGE,
+        template_default: DEFAULT_INVITATION_MESSAGE,
     },
     Variable {
         name: "DISABLE_EMAIL_NOTIFICATION",
+        parameter: "DisableEmailNotification",
         meaning: "`true` or `false`: whether GuardDuty skips the invitation email to the member's root address.",
         default: "false",
+        template_default: "false",
     },
     Variable {
         name: "REGIONS",
+        parameter: "Regions",
         meaning: "Comma-separated regions to onboard in.",
         default: "the function's region",
+        template_default: "",
     },
     Variable {
         name: "REPORT_SENDER",
+        parameter: "ReportSender",
         meaning: "An SES-verified identity the report is sent from.",
         default: "required unless `REPORT_WHEN=never`",
+        template_default: "",
     },
     Variable {
         name: "REPORT_RECIPIENTS",
-        meaning: "Comma-separated addresses (1–50) the report is sent to.",
+        parameter: "ReportRecipients",
+        meaning: "Comma-separated addresses (1-50) the report is sent to.",
         default: "required unless `REPORT_WHEN=never`",
+        template_default: "",
     },
     Variable {
         name: "REPORT_WHEN",
+        parameter: "ReportWhen",
         meaning: "`always`, `unprocessed` (only when an account was not processed) or `never`.",
         default: "always",
+        template_default: "always",
     },
 ];
 

@@ -92,11 +92,15 @@ async fn handle(
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
-    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-
     if method == Method::GET && path == "/_standin/state" {
+        let state = state.lock().unwrap_or_else(|e| e.into_inner());
         return Ok(json_response(200, None, &snapshot(&state)));
     }
+    let latency = state.lock().unwrap_or_else(|e| e.into_inner()).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
     let Some((operation, detector)) = route(&method, &path) else {
         return Ok(error_response(
             404,

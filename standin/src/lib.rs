@@ -104,6 +104,8 @@ pub(crate) struct State {
     pub(crate) calls: Vec<Call>,
     pub(crate) invitations: Vec<Invitation>,
     pub(crate) faults: Vec<Fault>,
+    /// Added to every member-API answer, to stand for the service's own latency.
+    pub(crate) latency: std::time::Duration,
 }
 
 impl State {
@@ -194,6 +196,11 @@ impl Standin {
                     relationship_status: status.to_owned(),
                 },
             );
+    }
+
+    /// Delays every member-API answer by `latency`, as the real service would take its time.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state().latency = latency;
     }
 
     /// Adds a fault; faults are tried in the order they were added.
