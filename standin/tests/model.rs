@@ -233,28 +233,18 @@ async fn injected_faults_are_typed_and_counted() {
         kind: FaultKind::ServerError,
         times: Some(1),
     });
-    let e = gd
-        .get_members()
-        .detector_id(DETECTOR)
-        .account_ids("222222222222")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Some("ThrottlingException"));
-    let e = gd
-        .get_members()
-        .detector_id(DETECTOR)
-        .account_ids("222222222222")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Some("InternalServerErrorException"));
-    gd.get_members()
-        .detector_id(DETECTOR)
-        .account_ids("222222222222")
-        .send()
-        .await
-        .expect("faults used up");
+    let get = || {
+        gd.get_members()
+            .detector_id(DETECTOR)
+            .account_ids("222222222222")
+            .send()
+    };
+    assert_eq!(get().await.unwrap_err().code(), Some("ThrottlingException"));
+    assert_eq!(
+        get().await.unwrap_err().code(),
+        Some("InternalServerErrorException")
+    );
+    get().await.expect("faults used up");
     let statuses: Vec<u16> = s.calls().iter().map(|c| c.status).collect();
     assert_eq!(statuses, [429, 500, 200]);
     assert_eq!(
