@@ -14,6 +14,7 @@ use tracing::{info, warn};
 
 use crate::aws_error;
 use crate::config::Region;
+use crate::limits::{DEADLINE_REACHED, Deadline};
 use crate::lookup::MemberAccount;
 use crate::outcome::{AccountOutcome, Outcome, RegionOutcome, Step};
 
@@ -42,6 +43,7 @@ pub async fn onboard_region(
     configured_detector: Option<&str>,
     accounts: &[MemberAccount],
     invitation: Invitation<'_>,
+    deadline: Deadline,
 ) -> RegionOutcome {
     if accounts.is_empty() {
         return RegionOutcome {
@@ -50,7 +52,7 @@ pub async fn onboard_region(
             accounts: Vec::new(),
         };
     }
-    let detector = match resolve_detector(client, region, configured_detector).await {
+    let detector = match resolve_detector(client, region, configured_detector, deadline).await {
         Ok(id) => id,
         Err(reason) => {
             warn!(region = %region, error = %reason, "no usable detector");
@@ -70,6 +72,7 @@ pub async fn onboard_region(
         client,
         region,
         detector: &detector,
+        deadline,
         outcomes: HashMap::new(),
         strays: Vec::new(),
     };
@@ -125,9 +128,13 @@ async fn resolve_detector(
     client: &Client,
     region: &Region,
     configured: Option<&str>,
+    deadline: Deadline,
 ) -> Result<String, String> {
     if let Some(id) = configured {
         return Ok(id.to_owned());
+    }
+    if deadline.passed() {
+        return Err(DEADLINE_REACHED.to_owned());
     }
     let output = client
         .list_detectors()
@@ -144,6 +151,7 @@ struct RegionRun<'a> {
     client: &'a Client,
     region: &'a Region,
     detector: &'a str,
+    deadline: Deadline,
     outcomes: HashMap<String, Outcome>,
     /// `unprocessedAccounts` entries for accounts the call did not carry: kept, not dropped.
     strays: Vec<AccountOutcome>,
@@ -179,6 +187,14 @@ impl RegionRun<'_> {
     async fn check(&mut self, accounts: &[MemberAccount]) -> HashMap<String, String> {
         let mut statuses = HashMap::new();
         for batch in batches(accounts) {
+            if self.deadline.passed() {
+                self.fail_batch(
+                    batch.iter().map(|a| a.id.as_str()),
+                    Step::Check,
+                    DEADLINE_REACHED,
+                );
+                continue;
+            }
             let ids: Vec<String> = batch.iter().map(|a| a.id.to_string()).collect();
             let result = self
                 .client
@@ -211,6 +227,14 @@ impl RegionRun<'_> {
     async fn create(&mut self, accounts: &[&MemberAccount]) -> Vec<String> {
         let mut accepted = Vec::new();
         for batch in batches(accounts) {
+            if self.deadline.passed() {
+                self.fail_batch(
+                    batch.iter().map(|a| a.id.as_str()),
+                    Step::Create,
+                    DEADLINE_REACHED,
+                );
+                continue;
+            }
             let details: Vec<AccountDetail> = batch
                 .iter()
                 .map(|a| {
@@ -243,6 +267,14 @@ impl RegionRun<'_> {
 
     async fn invite(&mut self, ids: &[String], invitation: Invitation<'_>) {
         for batch in batches(ids) {
+            if self.deadline.passed() {
+                self.fail_batch(
+                    batch.iter().map(String::as_str),
+                    Step::Invite,
+                    DEADLINE_REACHED,
+                );
+                continue;
+            }
             let result = self
                 .client
                 .invite_members()

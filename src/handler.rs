@@ -16,6 +16,7 @@ use crate::account::AccountId;
 use crate::config::{Config, Region, ReportSettings, ReportWhen};
 use crate::event::{self, Action, EventError};
 use crate::guardduty::{self, Invitation};
+use crate::limits::{Deadline, Limits};
 use crate::lookup;
 use crate::mail::{self, MailError};
 use crate::outcome::{AccountOutcome, Counts, RegionOutcome, Summary};
@@ -84,6 +85,7 @@ pub struct Response {
 /// The function: its configuration and the SDK clients, built once at cold start.
 pub struct Onboarder {
     config: Config,
+    limits: Limits,
     organizations: aws_sdk_organizations::Client,
     ses: aws_sdk_sesv2::Client,
     guardduty: Vec<(Region, aws_sdk_guardduty::Client)>,
@@ -94,11 +96,17 @@ impl Onboarder {
     /// the SDK configuration's region. Endpoints come from the SDK configuration, so the
     /// standard `AWS_ENDPOINT_URL_<SERVICE>` variables apply.
     pub fn new(config: Config, sdk: &SdkConfig) -> Onboarder {
+        Onboarder::with_limits(config, sdk, Limits::default())
+    }
+
+    /// As [`Onboarder::new`], with other retry and timeout limits.
+    pub fn with_limits(config: Config, sdk: &SdkConfig, limits: Limits) -> Onboarder {
+        let sdk = limits.apply(sdk);
         let guardduty = config
             .regions
             .iter()
             .map(|region| {
-                let conf = aws_sdk_guardduty::config::Builder::from(sdk)
+                let conf = aws_sdk_guardduty::config::Builder::from(&sdk)
                     .region(aws_sdk_guardduty::config::Region::new(
                         region.as_str().to_owned(),
                     ))
@@ -107,10 +115,11 @@ impl Onboarder {
             })
             .collect();
         Onboarder {
-            organizations: aws_sdk_organizations::Client::new(sdk),
-            ses: aws_sdk_sesv2::Client::new(sdk),
+            organizations: aws_sdk_organizations::Client::new(&sdk),
+            ses: aws_sdk_sesv2::Client::new(&sdk),
             guardduty,
             config,
+            limits,
         }
     }
 
@@ -147,8 +156,10 @@ impl Onboarder {
                 warn!(arn = %context.invoked_function_arn, "the function's own account is not in its ARN; it cannot be set aside")
             }
         }
+        let deadline = Deadline::from_lambda(context.deadline, self.limits.reserve);
         let request = request::validate(entries, own_account.as_ref());
-        let (ready, lookup_failed) = lookup::complete(&self.organizations, request.targets).await;
+        let (ready, lookup_failed) =
+            lookup::complete(&self.organizations, request.targets, deadline).await;
         let mut not_attempted = request.rejected;
         not_attempted.extend(lookup_failed);
 
@@ -158,7 +169,7 @@ impl Onboarder {
         };
         let regions = join_all(self.guardduty.iter().map(|(region, client)| {
             let detector = self.config.detectors.get(region).map(String::as_str);
-            guardduty::onboard_region(client, region, detector, &ready, invitation)
+            guardduty::onboard_region(client, region, detector, &ready, invitation, deadline)
         }))
         .await;
 

@@ -4,7 +4,8 @@
 //! The modules follow the path of an invocation: [`config`] (read once at cold start),
 //! [`event`] (what triggered it), [`request`] (validated accounts), [`lookup`] (emails from
 //! Organizations), [`guardduty`] (create and invite, per region), [`outcome`] and [`report`]
-//! (what happened, rendered), [`mail`] (SES), and [`handler`], which ties them together.
+//! (what happened, rendered), [`mail`] (SES), [`limits`] (retries, timeouts, the Lambda
+//! deadline), and [`handler`], which ties them together.
 
 pub mod account;
 pub mod aws_error;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod event;
 pub mod guardduty;
 pub mod handler;
+pub mod limits;
 pub mod lookup;
 pub mod mail;
 pub mod outcome;

@@ -8,6 +8,7 @@ use tracing::{info, warn};
 
 use crate::account::{AccountId, Email};
 use crate::aws_error;
+use crate::limits::{DEADLINE_REACHED, Deadline};
 use crate::outcome::{AccountOutcome, Step};
 use crate::request::Target;
 
@@ -26,6 +27,7 @@ const CONCURRENT_LOOKUPS: usize = 4;
 pub async fn complete(
     client: &Client,
     targets: Vec<Target>,
+    deadline: Deadline,
 ) -> (Vec<MemberAccount>, Vec<AccountOutcome>) {
     let results: Vec<Result<MemberAccount, AccountOutcome>> = stream::iter(targets)
         .map(|target| async move {
@@ -34,6 +36,11 @@ pub async fn complete(
                     id: target.id,
                     email,
                 }),
+                None if deadline.passed() => Err(AccountOutcome::unprocessed(
+                    target.id.as_str(),
+                    Step::Lookup,
+                    DEADLINE_REACHED,
+                )),
                 None => describe(client, target.id).await,
             }
         })

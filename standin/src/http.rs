@@ -92,17 +92,35 @@ async fn handle(
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
+    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
     if method == Method::GET && path == "/_standin/state" {
-        let state = state.lock().unwrap_or_else(|e| e.into_inner());
-        return Ok(json_response(200, None, &snapshot(&state)));
+        return Ok(json_response(200, None, &snapshot(&lock())));
     }
-    let latency = state.lock().unwrap_or_else(|e| e.into_inner()).latency;
+    let latency = lock().latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((operation, detector)) = route(&method, &path) else {
-        return Ok(error_response(
+    let answer = respond(&mut lock(), &method, &path, region, &body);
+    match answer {
+        Some(response) => Ok(response),
+        // A hang: never answer; the client's timeout ends the request and the connection.
+        None => {
+            let never: Infallible = std::future::pending().await;
+            match never {}
+        }
+    }
+}
+
+/// The answer to a request, recorded as a call; `None` for a request that must hang.
+fn respond(
+    state: &mut State,
+    method: &Method,
+    path: &str,
+    region: Option<String>,
+    body: &[u8],
+) -> Option<Response<Full<Bytes>>> {
+    let Some((operation, detector)) = route(method, path) else {
+        return Some(error_response(
             404,
             "UnknownOperationException",
             "UnknownOperationException",
@@ -110,14 +128,13 @@ async fn handle(
         ));
     };
     let Some(region) = region else {
-        return Ok(error_response(
+        return Some(error_response(
             403,
             "MissingAuthenticationTokenException",
             "MissingAuthenticationTokenException",
             "Missing Authentication Token: the request has no SigV4 credential scope",
         ));
     };
-
     let mut call = Call {
         seq: state.calls.len(),
         region: region.clone(),
@@ -128,39 +145,43 @@ async fn handle(
         status: 200,
     };
     let response = match state.take_fault(operation, &region) {
-        Some(FaultKind::Throttle) => error_response(
+        Some(FaultKind::Hang) => None,
+        Some(FaultKind::Throttle) => Some(error_response(
             429,
             "ThrottlingException",
             "ThrottlingException",
             "Rate exceeded",
-        ),
-        Some(FaultKind::ServerError) => error_response(
+        )),
+        Some(FaultKind::ServerError) => Some(error_response(
             500,
             "InternalServerErrorException",
             "InternalException",
             "The request failed due to an internal error.",
+        )),
+        None => Some(
+            match guardduty::answer(
+                state,
+                &region,
+                operation,
+                detector.as_deref(),
+                body,
+                &mut call,
+            ) {
+                Answer::Ok(value) => json_response(200, None, &value),
+                Answer::Error(status, error_type, subtype, message) => {
+                    error_response(status, error_type, subtype, &message)
+                }
+            },
         ),
-        None => match guardduty::answer(
-            &mut state,
-            &region,
-            operation,
-            detector.as_deref(),
-            &body,
-            &mut call,
-        ) {
-            Answer::Ok(value) => json_response(200, None, &value),
-            Answer::Error(status, error_type, subtype, message) => {
-                error_response(status, error_type, subtype, &message)
-            }
-        },
     };
     if call.account_ids.is_empty() && operation != Operation::ListDetectors {
         // A faulted request was not parsed by the operation; record what it carried anyway.
-        call.account_ids = account_ids_in(&body);
+        call.account_ids = account_ids_in(body);
     }
-    call.status = response.status().as_u16();
+    // A hung call is recorded with status 0: it never answered.
+    call.status = response.as_ref().map_or(0, |r| r.status().as_u16());
     state.calls.push(call);
-    Ok(response)
+    response
 }
 
 /// The account ids in a request body, whichever list carries them.

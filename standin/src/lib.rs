@@ -72,6 +72,18 @@ pub enum FaultKind {
     Throttle,
     /// HTTP 500 `InternalServerErrorException`.
     ServerError,
+    /// No answer at all: the connection stays open until the client gives up.
+    Hang,
+}
+
+/// Random faults on every member-API call, from a seeded generator so a test replays exactly.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Chaos {
+    pub seed: u64,
+    /// Share of calls answered with 429 `ThrottlingException`, from 0 to 1.
+    pub throttle_rate: f64,
+    /// Share of calls answered with 500 `InternalServerErrorException`, from 0 to 1.
+    pub error_rate: f64,
 }
 
 /// A fault to inject: which requests it hits, what it answers, and how many times.
@@ -106,11 +118,39 @@ pub(crate) struct State {
     pub(crate) faults: Vec<Fault>,
     /// Added to every member-API answer, to stand for the service's own latency.
     pub(crate) latency: std::time::Duration,
+    pub(crate) chaos: Option<Chaos>,
+    /// The state of the seeded generator (splitmix64).
+    pub(crate) rng: u64,
 }
 
 impl State {
-    /// The first fault that matches this request, used up by one.
+    /// The next number of the seeded generator, uniform in [0, 1).
+    fn next_random(&mut self) -> f64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The fault this request meets: a targeted fault first (used up by one), else a random one.
     pub(crate) fn take_fault(&mut self, operation: Operation, region: &str) -> Option<FaultKind> {
+        if let Some(kind) = self.take_targeted(operation, region) {
+            return Some(kind);
+        }
+        let chaos = self.chaos?;
+        let roll = self.next_random();
+        if roll < chaos.throttle_rate {
+            Some(FaultKind::Throttle)
+        } else if roll < chaos.throttle_rate + chaos.error_rate {
+            Some(FaultKind::ServerError)
+        } else {
+            None
+        }
+    }
+
+    fn take_targeted(&mut self, operation: Operation, region: &str) -> Option<FaultKind> {
         let fault = self.faults.iter_mut().find(|f| {
             f.operation.is_none_or(|o| o == operation)
                 && f.region.as_deref().is_none_or(|r| r == region)
@@ -201,6 +241,13 @@ impl Standin {
     /// Delays every member-API answer by `latency`, as the real service would take its time.
     pub fn set_latency(&self, latency: std::time::Duration) {
         self.state().latency = latency;
+    }
+
+    /// Answers member-API calls with random faults from now on; `None` stops them.
+    pub fn set_chaos(&self, chaos: Option<Chaos>) {
+        let mut state = self.state();
+        state.rng = chaos.map_or(0, |c| c.seed);
+        state.chaos = chaos;
     }
 
     /// Adds a fault; faults are tried in the order they were added.

@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use onboarder::limits::Limits;
+
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_guardduty::config::{Credentials, Region};
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
@@ -26,6 +28,7 @@ pub const ADMIN_ACCOUNT: &str = "999999999999";
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:999999999999:function:onboarder";
 pub const SENDER: &str = "guardduty-onboarding@example.com";
 pub const RECIPIENT: &str = "secops@example.com";
+pub const INVITATION: &str = "Welcome to the security organisation.";
 pub const US: &str = "us-east-1";
 pub const EU: &str = "eu-west-1";
 pub const US_DETECTOR: &str = "12abc34d567e8fa901bc2d34e56789f0";
@@ -132,8 +135,9 @@ impl LoadServiceConfig for Endpoints {
     }
 }
 
-/// SDK configuration for us-east-1 with test credentials and the given endpoints.
-pub async fn sdk_config(moto: &Moto, standin: &Standin) -> SdkConfig {
+/// SDK configuration for us-east-1 with test credentials, the SDK pointed at moto and the
+/// stand-in, except where `overrides` names another endpoint for a service variable.
+pub async fn sdk_config(moto: &Moto, standin: &Standin, overrides: &[(&str, String)]) -> SdkConfig {
     let base = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(US))
         .credentials_provider(Credentials::new(
@@ -145,16 +149,32 @@ pub async fn sdk_config(moto: &Moto, standin: &Standin) -> SdkConfig {
         ))
         .load()
         .await;
-    let endpoints = Endpoints(HashMap::from([
+    let mut endpoints = HashMap::from([
         ("AWS_ENDPOINT_URL_GUARDDUTY".to_owned(), standin.endpoint()),
         ("AWS_ENDPOINT_URL_SESV2".to_owned(), moto.endpoint.clone()),
         (
             "AWS_ENDPOINT_URL_ORGANIZATIONS".to_owned(),
             moto.endpoint.clone(),
         ),
-    ]));
-    base.to_builder().service_config(endpoints).build()
+    ]);
+    for (variable, url) in overrides {
+        endpoints.insert(variable.to_string(), url.clone());
+    }
+    base.to_builder()
+        .service_config(Endpoints(endpoints))
+        .build()
 }
+
+/// Retries and timeouts for tests: the production shape, with short waits.
+pub const TEST_LIMITS: Limits = Limits {
+    max_attempts: 8,
+    initial_backoff: Duration::from_millis(5),
+    max_backoff: Duration::from_millis(50),
+    connect_timeout: Duration::from_secs(2),
+    attempt_timeout: Duration::from_secs(5),
+    operation_timeout: Duration::from_secs(20),
+    reserve: Duration::from_secs(25),
+};
 
 /// Everything one test needs: moto, the stand-in, the SDK configuration.
 pub struct World {
@@ -180,7 +200,7 @@ impl World {
         })
         .await
         .expect("the stand-in starts");
-        let sdk = sdk_config(&moto, &standin).await;
+        let sdk = sdk_config(&moto, &standin, &[]).await;
         World { moto, standin, sdk }
     }
 
@@ -220,6 +240,16 @@ impl World {
     /// The handler, configured from these variables on top of a working base (us-east-1 and
     /// eu-west-1, the us-east-1 detector given, eu-west-1's discovered, report always).
     pub fn onboarder(&self, overrides: &[(&str, &str)]) -> Onboarder {
+        self.onboarder_with(&self.sdk, overrides, TEST_LIMITS)
+    }
+
+    /// The handler with another SDK configuration and other limits.
+    pub fn onboarder_with(
+        &self,
+        sdk: &SdkConfig,
+        overrides: &[(&str, &str)],
+        limits: Limits,
+    ) -> Onboarder {
         let mut vars: BTreeMap<String, String> = [
             ("AWS_REGION", US),
             ("REGIONS", "us-east-1,eu-west-1"),
@@ -227,10 +257,7 @@ impl World {
                 "GUARDDUTY_DETECTOR_ID",
                 "us-east-1=12abc34d567e8fa901bc2d34e56789f0",
             ),
-            (
-                "INVITATION_MESSAGE",
-                "Welcome to the security organisation.",
-            ),
+            ("INVITATION_MESSAGE", INVITATION),
             ("REPORT_SENDER", SENDER),
             ("REPORT_RECIPIENTS", RECIPIENT),
         ]
@@ -242,8 +269,84 @@ impl World {
         }
         let config =
             Config::from_lookup(|n| vars.get(n).cloned()).expect("a valid test configuration");
-        Onboarder::new(config, &self.sdk)
+        Onboarder::with_limits(config, sdk, limits)
     }
+}
+
+/// A server that answers every request with one fixed HTTP response: an AWS error, for the
+/// failures moto cannot make. Stopped when dropped.
+pub struct FixedAnswer {
+    pub endpoint: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl FixedAnswer {
+    /// Answers `status` with `x-amzn-ErrorType: error_type` and a JSON body naming it too.
+    pub async fn start(status: u16, error_type: &str, message: &str) -> FixedAnswer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("an address"));
+        let body =
+            serde_json::json!({"__type": error_type, "message": message, "Message": message})
+                .to_string();
+        let response = format!(
+            "HTTP/1.1 {status} Error\r\nContent-Type: application/json\r\nx-amzn-ErrorType: {error_type}\r\nx-amzn-RequestId: fixed\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let response = response.clone();
+                tokio::spawn(async move {
+                    let _ = read_request(&mut stream).await;
+                    let _ = stream.write_all(response.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        FixedAnswer { endpoint, server }
+    }
+}
+
+impl Drop for FixedAnswer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Reads one HTTP/1.1 request: the head, then as many body bytes as `Content-Length` says.
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<()> {
+    let mut data = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        data.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&data);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// An address where nothing listens.
+pub fn closed_endpoint() -> String {
+    format!("http://127.0.0.1:{}", free_port())
 }
 
 /// Invokes the handler as Lambda would, from the function's ARN.
