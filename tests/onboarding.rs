@@ -31,19 +31,6 @@ fn outcome_of<'a>(response: &'a onboarder::Response, region: &str, account: &str
         .outcome
 }
 
-/// Asserts the one email moto recorded and returns its HTML body.
-async fn the_email(world: &World) -> (String, String) {
-    let messages = world.moto.sent_messages().await;
-    assert_eq!(messages.len(), 1, "exactly one report: {messages:?}");
-    let m = &messages[0];
-    assert_eq!(m["source"], SENDER);
-    assert_eq!(m["destinations"]["ToAddresses"], json!([RECIPIENT]));
-    (
-        m["subject"].as_str().unwrap_or_default().to_owned(),
-        m["body"].as_str().unwrap_or_default().to_owned(),
-    )
-}
-
 /// Each accepted sample, with its account swapped for one moto knows, creates and invites that
 /// account in every region, in order, with the exact message and flag, and sends one report.
 #[tokio::test]

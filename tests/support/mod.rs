@@ -349,6 +349,23 @@ pub fn closed_endpoint() -> String {
     format!("http://127.0.0.1:{}", free_port())
 }
 
+/// Asserts the one email moto recorded (from SENDER to RECIPIENT); returns its subject and
+/// HTML body.
+pub async fn the_email(world: &World) -> (String, String) {
+    let messages = world.moto.sent_messages().await;
+    assert_eq!(messages.len(), 1, "exactly one report: {messages:?}");
+    let m = &messages[0];
+    assert_eq!(m["source"], SENDER);
+    assert_eq!(
+        m["destinations"]["ToAddresses"],
+        serde_json::json!([RECIPIENT])
+    );
+    (
+        m["subject"].as_str().unwrap_or_default().to_owned(),
+        m["body"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
 /// Invokes the handler as Lambda would, from the function's ARN.
 pub async fn invoke(onboarder: &Onboarder, event: Value) -> Result<Response, HandlerError> {
     let mut context = Context::default();

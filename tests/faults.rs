@@ -1,0 +1,405 @@
+//! Faults and redelivery, end to end: throttling, outages, hung endpoints, the Lambda deadline,
+//! a report that cannot be sent, concurrent and repeated deliveries. Each asserts that no account
+//! is lost and none is invited twice.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{Context, LambdaEvent};
+use onboarder::HandlerError;
+use onboarder::limits::{DEADLINE_REACHED, Limits};
+use onboarder::outcome::{Outcome, Step};
+use serde_json::{Value, json};
+use standin::{Chaos, Fault, FaultKind, Operation};
+use support::*;
+
+fn manual(n: u64, with_email: bool) -> Value {
+    let accounts: Vec<Value> = (0..n)
+        .map(|i| {
+            let id = format!("{:012}", 200_000_000_000 + i);
+            if with_email {
+                json!({"accountId": id, "email": format!("owner{i}@example.com")})
+            } else {
+                json!({"accountId": id})
+            }
+        })
+        .collect();
+    json!({ "accounts": accounts })
+}
+
+/// Every (region, account) pair invited, and how many times each.
+fn invitation_counts(world: &World) -> BTreeMap<(String, String), usize> {
+    let mut counts = BTreeMap::new();
+    for i in world.standin.invitations() {
+        *counts.entry((i.region, i.account_id)).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn rows<'a>(
+    response: &'a onboarder::Response,
+    region: &str,
+) -> &'a [onboarder::outcome::AccountOutcome] {
+    &response
+        .regions
+        .iter()
+        .find(|r| r.region == region)
+        .expect("region")
+        .accounts
+}
+
+#[tokio::test]
+async fn thirty_percent_throttling_still_onboards_every_account_exactly_once() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    world.standin.set_chaos(Some(Chaos {
+        seed: 20261122,
+        throttle_rate: 0.3,
+        error_rate: 0.0,
+    }));
+    let onboarder = world.onboarder(&[("REPORT_WHEN", "unprocessed")]);
+
+    let response = invoke(&onboarder, manual(150, true))
+        .await
+        .expect("succeeds");
+
+    assert_eq!(response.counts.invited, 300, "{:?}", response.counts);
+    assert_eq!(response.counts.unprocessed, 0);
+    let counts = invitation_counts(&world);
+    assert_eq!(counts.len(), 300);
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "each account invited once per region"
+    );
+    let calls = world.standin.calls();
+    let throttled = calls.iter().filter(|c| c.status == 429).count();
+    assert!(
+        throttled * 10 >= calls.len() * 2,
+        "about 30 % throttled: {throttled} of {}",
+        calls.len()
+    );
+}
+
+#[tokio::test]
+async fn random_server_errors_are_retried_too() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    world.standin.set_chaos(Some(Chaos {
+        seed: 7,
+        throttle_rate: 0.1,
+        error_rate: 0.2,
+    }));
+    let response = invoke(&world.onboarder(&[]), manual(60, true))
+        .await
+        .expect("succeeds");
+    assert_eq!(response.counts.invited, 120);
+    assert!(world.standin.calls().iter().any(|c| c.status == 500));
+    assert!(invitation_counts(&world).values().all(|&n| n == 1));
+}
+
+/// A hung endpoint in one region: each call is abandoned at the timeouts, the region's accounts
+/// are reported with the timeout, and the other region completes.
+#[tokio::test]
+async fn a_hung_endpoint_is_abandoned_at_the_timeouts() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    world.standin.inject(Fault {
+        operation: Some(Operation::GetMembers),
+        region: Some(US.into()),
+        kind: FaultKind::Hang,
+        times: None,
+    });
+    let limits = Limits {
+        attempt_timeout: Duration::from_millis(300),
+        operation_timeout: Duration::from_secs(1),
+        ..TEST_LIMITS
+    };
+    let onboarder = world.onboarder_with(&world.sdk, &[], limits);
+    let started = Instant::now();
+
+    let response = invoke(&onboarder, manual(3, true)).await.expect("succeeds");
+
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    for row in rows(&response, US) {
+        let Outcome::Unprocessed {
+            step: Step::Check,
+            result,
+        } = &row.outcome
+        else {
+            panic!("{row:?}")
+        };
+        assert!(
+            result.starts_with("GetMembers failed: ") && result.contains("timeout"),
+            "{result}"
+        );
+    }
+    assert!(
+        rows(&response, EU)
+            .iter()
+            .all(|r| r.outcome == Outcome::Invited)
+    );
+    assert!(
+        !world
+            .standin
+            .calls()
+            .iter()
+            .any(|c| c.region == US && c.operation == Operation::CreateMembers)
+    );
+    let (subject, _) = the_email(&world).await;
+    assert!(
+        subject.contains("3 invited") && subject.contains("3 unprocessed"),
+        "{subject}"
+    );
+}
+
+/// Near the Lambda deadline the function stops starting calls, reports what it did and did not
+/// do, and still sends the report.
+#[tokio::test]
+async fn near_the_deadline_new_work_stops_and_the_report_still_goes() {
+    let world = World::with_detectors(&[(US, US_DETECTOR)]).await;
+    world.verify_sender().await;
+    world.standin.set_latency(Duration::from_millis(250));
+    let limits = Limits {
+        reserve: Duration::from_secs(2),
+        ..TEST_LIMITS
+    };
+    let onboarder = world.onboarder_with(
+        &world.sdk,
+        &[("REGIONS", US), ("GUARDDUTY_DETECTOR_ID", US_DETECTOR)],
+        limits,
+    );
+    let mut context = Context::default();
+    context.invoked_function_arn = FUNCTION_ARN.to_owned();
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    context.deadline = now_ms + 3_000;
+
+    let response = onboarder
+        .handle(LambdaEvent::new(manual(400, true), context))
+        .await
+        .expect("the report goes out");
+
+    let accounts = rows(&response, US);
+    assert_eq!(accounts.len(), 400, "every account has a row");
+    let stopped = accounts
+        .iter()
+        .filter(|r| matches!(&r.outcome, Outcome::Unprocessed { result, .. } if result == DEADLINE_REACHED))
+        .count();
+    assert!(stopped > 0, "some work was left for the next invocation");
+    assert!(response.report.sent);
+    let started_calls = world.standin.calls().len();
+    assert!(
+        started_calls < 8 + 8 + 8,
+        "calls stopped early: {started_calls}"
+    );
+    let (_, html) = the_email(&world).await;
+    assert!(html.contains("about to reach its Lambda timeout"));
+}
+
+#[tokio::test]
+async fn organizations_throttling_and_denial_are_reported_at_the_lookup_step() {
+    for (status, error, message) in [
+        (
+            400,
+            "TooManyRequestsException",
+            "AWS Organizations can't complete your request because another request is already in progress.",
+        ),
+        (
+            400,
+            "AccessDeniedException",
+            "You don't have permissions to access this resource.",
+        ),
+    ] {
+        let world = World::start().await;
+        world.verify_sender().await;
+        let organizations = FixedAnswer::start(status, error, message).await;
+        let sdk = sdk_config(
+            &world.moto,
+            &world.standin,
+            &[(
+                "AWS_ENDPOINT_URL_ORGANIZATIONS",
+                organizations.endpoint.clone(),
+            )],
+        )
+        .await;
+        let onboarder = world.onboarder_with(&sdk, &[], TEST_LIMITS);
+
+        let response = invoke(&onboarder, manual(2, false))
+            .await
+            .expect("a lookup failure is a row");
+
+        assert_eq!(response.not_attempted.len(), 2);
+        for row in &response.not_attempted {
+            assert_eq!(
+                row.outcome,
+                Outcome::Unprocessed {
+                    step: Step::Lookup,
+                    result: format!("{error}: {message}")
+                }
+            );
+        }
+        assert!(
+            world.standin.calls().is_empty(),
+            "nothing reaches GuardDuty without an email"
+        );
+        let (_, html) = the_email(&world).await;
+        assert!(html.contains(error), "{html}");
+    }
+}
+
+#[tokio::test]
+async fn a_report_that_cannot_be_sent_fails_the_invocation() {
+    let world = World::start().await;
+    let ses_busy = FixedAnswer::start(
+        429,
+        "TooManyRequestsException",
+        "Maximum sending rate exceeded.",
+    )
+    .await;
+    let busy = sdk_config(
+        &world.moto,
+        &world.standin,
+        &[("AWS_ENDPOINT_URL_SESV2", ses_busy.endpoint.clone())],
+    )
+    .await;
+    let unreachable = sdk_config(
+        &world.moto,
+        &world.standin,
+        &[("AWS_ENDPOINT_URL_SESV2", closed_endpoint())],
+    )
+    .await;
+    let limits = Limits {
+        max_attempts: 2,
+        ..TEST_LIMITS
+    };
+    for (sdk, expected) in [
+        (&busy, "TooManyRequestsException"),
+        (&unreachable, "dispatch failure"),
+    ] {
+        let onboarder = world.onboarder_with(sdk, &[], limits);
+        let error = invoke(&onboarder, manual(1, true))
+            .await
+            .expect_err("the report cannot be sent");
+        let HandlerError::Report(mail) = &error else {
+            panic!("{error}")
+        };
+        assert!(mail.reason.contains(expected), "{}", mail.reason);
+    }
+}
+
+/// The same process fails on an unverified sender, then works once the sender is verified; the
+/// retry invites no one twice.
+#[tokio::test]
+async fn the_next_invocation_of_the_same_process_works() {
+    let world = World::start().await;
+    let onboarder = world.onboarder(&[]);
+    let event = manual(2, true);
+    invoke(&onboarder, event.clone())
+        .await
+        .expect_err("unverified sender");
+    world.verify_sender().await;
+
+    let retry = invoke(&onboarder, event).await.expect("works now");
+
+    assert!(retry.report.sent);
+    for region in [US, EU] {
+        assert!(rows(&retry, region).iter().all(|r| r.outcome
+            == Outcome::AlreadyMember {
+                status: "Invited".into()
+            }));
+    }
+    assert!(invitation_counts(&world).values().all(|&n| n == 1));
+    assert_eq!(invitation_counts(&world).len(), 4);
+}
+
+#[tokio::test]
+async fn two_concurrent_deliveries_send_one_invitation_per_account_and_region() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    world.standin.set_latency(Duration::from_millis(20));
+    let onboarder = world.onboarder(&[]);
+    let event = manual(75, true);
+
+    let (a, b) = tokio::join!(invoke(&onboarder, event.clone()), invoke(&onboarder, event));
+
+    let (a, b) = (a.expect("first"), b.expect("second"));
+    let counts = invitation_counts(&world);
+    assert_eq!(counts.len(), 150);
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "one invitation per account and region"
+    );
+    // Every account has an outcome in both responses; none is lost.
+    for response in [&a, &b] {
+        assert_eq!(rows(response, US).len() + rows(response, EU).len(), 150);
+    }
+}
+
+#[tokio::test]
+async fn members_that_left_or_bounced_are_reported_and_never_reinvited() {
+    let world = World::with_detectors(&[(US, US_DETECTOR)]).await;
+    world.verify_sender().await;
+    let statuses = [
+        ("222222222222", "EmailVerificationFailed"),
+        ("333333333333", "Resigned"),
+        ("444444444444", "Removed"),
+    ];
+    for (id, status) in statuses {
+        world
+            .standin
+            .put_member(US, id, "owner@example.com", status);
+    }
+    let onboarder = world.onboarder(&[("REGIONS", US), ("GUARDDUTY_DETECTOR_ID", US_DETECTOR)]);
+    let event = json!({"accounts": statuses.iter().map(|(id, _)| json!({"accountId": id, "email": "owner@example.com"})).collect::<Vec<_>>()});
+
+    let response = invoke(&onboarder, event).await.expect("succeeds");
+
+    for (id, status) in statuses {
+        let row = rows(&response, US)
+            .iter()
+            .find(|r| r.account_id == id)
+            .expect("row");
+        assert_eq!(
+            row.outcome,
+            Outcome::AlreadyMember {
+                status: status.into()
+            }
+        );
+        assert!(onboarder::report::status_action(status).is_some());
+    }
+    assert!(world.standin.invitations().is_empty());
+    assert!(
+        !world
+            .standin
+            .calls()
+            .iter()
+            .any(|c| c.operation == Operation::InviteMembers)
+    );
+    let (_, html) = the_email(&world).await;
+    assert!(
+        html.contains("status=Resigned</td><td></td><td>The member resigned"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_manual_invoke_over_the_limit_is_refused_whole() {
+    let world = World::start().await;
+    let error = invoke(&world.onboarder(&[]), manual(100_000, true))
+        .await
+        .expect_err("refused");
+    assert!(matches!(error, HandlerError::Event(_)));
+    assert!(
+        error.to_string().contains("100000 accounts") && error.to_string().contains("5000"),
+        "{error}"
+    );
+    assert!(world.standin.calls().is_empty());
+}
