@@ -12,6 +12,7 @@ use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::types::{AccountDetail, UnprocessedAccount};
 use tracing::{info, warn};
 
+use crate::account::redact_emails;
 use crate::aws_error;
 use crate::config::Region;
 use crate::limits::{DEADLINE_REACHED, Deadline};
@@ -55,7 +56,7 @@ pub async fn onboard_region(
     let detector = match resolve_detector(client, region, configured_detector, deadline).await {
         Ok(id) => id,
         Err(reason) => {
-            warn!(region = %region, error = %reason, "no usable detector");
+            warn!(region = %region, error = %redact_emails(&reason), "no usable detector");
             return RegionOutcome {
                 region: region.to_string(),
                 detector_id: None,
@@ -165,7 +166,7 @@ impl RegionRun<'_> {
                 info!(account_id, region = %self.region, status = %status, "already a member")
             }
             Outcome::Unprocessed { step, result } => {
-                warn!(account_id, region = %self.region, step = step.as_str(), result = %result, "unprocessed")
+                warn!(account_id, region = %self.region, step = step.as_str(), result = %redact_emails(result), "unprocessed")
             }
         }
         self.outcomes.insert(account_id.to_owned(), outcome);
@@ -329,7 +330,7 @@ impl RegionRun<'_> {
             }
         }
         for (id, result) in results {
-            warn!(account_id = id, region = %self.region, step = step.as_str(), result, "unprocessed entry for an account not in the call");
+            warn!(account_id = id, region = %self.region, step = step.as_str(), result = %redact_emails(result), "unprocessed entry for an account not in the call");
             self.strays
                 .push(AccountOutcome::unprocessed(id, step, result));
         }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::{error, info, warn};
 
-use crate::account::AccountId;
+use crate::account::{AccountId, redact_emails};
 use crate::config::{Config, Region, ReportSettings, ReportWhen};
 use crate::event::{self, Action, EventError};
 use crate::guardduty::{self, Invitation};
@@ -40,7 +40,7 @@ impl From<HandlerError> for Diagnostic {
         };
         Diagnostic {
             error_type: error_type.to_owned(),
-            error_message: error.to_string(),
+            error_message: redact_emails(&error.to_string()),
         }
     }
 }
@@ -127,7 +127,7 @@ impl Onboarder {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
         let (payload, context) = event.into_parts();
         let received = event::parse(payload).inspect_err(|e| {
-            error!(error = %e, "event not understood");
+            error!(error = %redact_emails(&e.to_string()), "event not understood");
         })?;
         info!(trigger = %received.trigger, event_id = ?received.event_id, "event received");
 
@@ -227,7 +227,7 @@ impl Onboarder {
             Err(e) => {
                 let full = serde_json::to_string(summary)
                     .unwrap_or_else(|j| format!("(the summary could not be serialised: {j})"));
-                error!(error = %e, subject = %rendered.subject, report = %full, "report not sent; the full report is in this record");
+                error!(error = %e, subject = %rendered.subject, report = %redact_emails(&full), "report not sent; the full report is in this record");
                 Err(e)
             }
         }

@@ -6,7 +6,7 @@ use aws_sdk_organizations::Client;
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 
-use crate::account::{AccountId, Email};
+use crate::account::{AccountId, Email, redact_emails};
 use crate::aws_error;
 use crate::limits::{DEADLINE_REACHED, Deadline};
 use crate::outcome::{AccountOutcome, Step};
@@ -66,7 +66,7 @@ async fn describe(client: &Client, id: AccountId) -> Result<MemberAccount, Accou
         .await
         .map_err(|e| {
             let reason = aws_error::describe(&e);
-            warn!(account_id = %id, error = %reason, "DescribeAccount failed");
+            warn!(account_id = %id, error = %redact_emails(&reason), "DescribeAccount failed");
             AccountOutcome::unprocessed(id.as_str(), Step::Lookup, reason)
         })?;
     let email = output

@@ -3,7 +3,7 @@
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-use crate::account::Email;
+use crate::account::{Email, redact_emails};
 use crate::aws_error;
 use crate::report::Report;
 
@@ -54,8 +54,9 @@ pub async fn send(
         .content(EmailContent::builder().simple(message).build())
         .send()
         .await
+        // SES quotes addresses back ("not verified a@b.c"); this text reaches the logs.
         .map_err(|e| MailError {
-            reason: aws_error::describe(&e),
+            reason: redact_emails(&aws_error::describe(&e)),
         })?;
     Ok(output
         .message_id()
