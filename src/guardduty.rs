@@ -105,6 +105,7 @@ pub async fn onboard_region(
         .iter()
         .map(|a| AccountOutcome {
             account_id: a.id.to_string(),
+            account_name: a.name.clone(),
             outcome: outcomes
                 .remove(a.id.as_str())
                 .unwrap_or(Outcome::Unprocessed {

@@ -17,6 +17,8 @@ use crate::request::Target;
 pub struct MemberAccount {
     pub id: AccountId,
     pub email: Email,
+    /// The name Organizations gives the account, when it was looked up.
+    pub name: Option<String>,
 }
 
 /// Organizations allows only a few requests a second; more in flight only earns throttling.
@@ -35,6 +37,7 @@ pub async fn complete(
                 Some(email) => Ok(MemberAccount {
                     id: target.id,
                     email,
+                    name: None,
                 }),
                 None if deadline.passed() => Err(AccountOutcome::unprocessed(
                     target.id.as_str(),
@@ -69,14 +72,13 @@ async fn describe(client: &Client, id: AccountId) -> Result<MemberAccount, Accou
             warn!(account_id = %id, error = %redact_emails(&reason), "DescribeAccount failed");
             AccountOutcome::unprocessed(id.as_str(), Step::Lookup, reason)
         })?;
-    let email = output
-        .account()
-        .and_then(|a| a.email())
-        .and_then(Email::parse);
+    let account = output.account();
+    let email = account.and_then(|a| a.email()).and_then(Email::parse);
+    let name = account.and_then(|a| a.name()).map(str::to_owned);
     match email {
         Some(email) => {
             info!(account_id = %id, "email found in Organizations");
-            Ok(MemberAccount { id, email })
+            Ok(MemberAccount { id, email, name })
         }
         None => Err(AccountOutcome::unprocessed(
             id.as_str(),

@@ -50,6 +50,10 @@ pub enum Outcome {
 pub struct AccountOutcome {
     /// The account id as given (it may be invalid at the validate step).
     pub account_id: String,
+    /// The account's name in Organizations, where it was looked up. The account's owner chooses
+    /// it: untrusted text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
 }
@@ -62,6 +66,7 @@ impl AccountOutcome {
     ) -> Self {
         AccountOutcome {
             account_id: account_id.into(),
+            account_name: None,
             outcome: Outcome::Unprocessed {
                 step,
                 result: result.into(),

@@ -205,6 +205,10 @@ fn text_line(out: &mut String, region: &str, account: &AccountOutcome) {
     if let Some(action) = r.action {
         let _ = write!(out, " | action: {action}");
     }
+    // Last, so the fixed fields keep their places for grep and mail filters.
+    if let Some(name) = &account.account_name {
+        let _ = write!(out, " | name: {}", one_line(name));
+    }
     out.push('\n');
 }
 
@@ -212,13 +216,14 @@ fn html_row(out: &mut String, region: &str, account: &AccountOutcome) {
     let r = row(&account.outcome);
     let _ = writeln!(
         out,
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         escape(&account.account_id),
         escape(region),
         r.label,
         escape(&r.detail),
         escape(r.result.unwrap_or("")),
         escape(r.action.unwrap_or("")),
+        escape(account.account_name.as_deref().unwrap_or("")),
     );
 }
 
@@ -249,7 +254,7 @@ fn section(
     let _ = writeln!(text, "== {} ==", one_line(title));
     let _ = writeln!(
         html,
-        "<h3>{}</h3>\n<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\"><tr><th>Account</th><th>Region</th><th>Outcome</th><th>Status or step</th><th>Result</th><th>Suggested action</th></tr>",
+        "<h3>{}</h3>\n<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\"><tr><th>Account</th><th>Region</th><th>Outcome</th><th>Status or step</th><th>Result</th><th>Suggested action</th><th>Account name</th></tr>",
         escape(title)
     );
     for account in rows {
@@ -258,7 +263,7 @@ fn section(
     }
     if rows.is_empty() {
         text.push_str("(no accounts)\n");
-        html.push_str("<tr><td colspan=\"6\">(no accounts)</td></tr>\n");
+        html.push_str("<tr><td colspan=\"7\">(no accounts)</td></tr>\n");
     }
     text.push('\n');
     html.push_str("</table>\n");
@@ -352,10 +357,12 @@ mod tests {
                     accounts: vec![
                         AccountOutcome {
                             account_id: "222222222222".into(),
+                            account_name: None,
                             outcome: Outcome::Invited,
                         },
                         AccountOutcome {
                             account_id: "333333333333".into(),
+                            account_name: Some("prod <b>".into()),
                             outcome: Outcome::AlreadyMember {
                                 status: "Enabled".into(),
                             },
@@ -405,7 +412,7 @@ mod tests {
         );
         assert_eq!(
             find("account=333333333333"),
-            vec!["MEMBER account=333333333333 region=us-east-1 status=Enabled"]
+            vec!["MEMBER account=333333333333 region=us-east-1 status=Enabled | name: prod <b>"]
         );
         let invite = find("account=444444444444");
         assert_eq!(invite.len(), 1);

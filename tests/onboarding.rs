@@ -605,3 +605,31 @@ async fn a_wrong_detector_id_is_reported_with_the_fix() {
     );
     assert!(world.moto.sent_messages().await.is_empty());
 }
+
+/// The account's name comes from Organizations, chosen by the account's owner: it is shown, and
+/// escaped, in the HTML report.
+#[tokio::test]
+async fn an_account_name_is_shown_and_escaped() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    let account = world
+        .create_named_account("named@example.com", "<script>alert('owned')</script>")
+        .await;
+    let event = json!({"accounts": [{"accountId": account}]});
+
+    let response = invoke(&world.onboarder(&[]), event)
+        .await
+        .expect("succeeds");
+
+    let row = &response.regions[0].accounts[0];
+    assert_eq!(
+        row.account_name.as_deref(),
+        Some("<script>alert('owned')</script>")
+    );
+    let (_, html) = the_email(&world).await;
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains("<td>&lt;script&gt;alert(&#39;owned&#39;)&lt;/script&gt;</td></tr>"),
+        "{html}"
+    );
+}

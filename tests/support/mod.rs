@@ -216,6 +216,12 @@ impl World {
 
     /// Creates the organisation (once) and one account in it; returns the account's id.
     pub async fn create_account(&self, email: &str) -> String {
+        self.create_named_account(email, email.split('@').next().unwrap_or("account"))
+            .await
+    }
+
+    /// As [`World::create_account`], with the account's name.
+    pub async fn create_named_account(&self, email: &str, name: &str) -> String {
         let org = aws_sdk_organizations::Client::new(&self.sdk);
         // The second call fails with AlreadyInOrganizationException, which is fine.
         let _ = org
@@ -226,7 +232,7 @@ impl World {
         let created = org
             .create_account()
             .email(email)
-            .account_name(email.split('@').next().unwrap_or("account"))
+            .account_name(name)
             .send()
             .await
             .expect("moto creates the account");
