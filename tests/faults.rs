@@ -105,12 +105,9 @@ async fn random_server_errors_are_retried_too() {
 async fn a_hung_endpoint_is_abandoned_at_the_timeouts() {
     let world = World::start().await;
     world.verify_sender().await;
-    world.standin.inject(Fault {
-        operation: Some(Operation::GetMembers),
-        region: Some(US.into()),
-        kind: FaultKind::Hang,
-        times: None,
-    });
+    world
+        .standin
+        .inject(Fault::always(Operation::GetMembers, US, FaultKind::Hang));
     let limits = Limits {
         attempt_timeout: Duration::from_millis(300),
         operation_timeout: Duration::from_secs(1),

@@ -345,12 +345,12 @@ async fn redelivery_never_sends_a_second_invitation() {
 async fn throttling_is_retried_until_it_succeeds() {
     let world = World::start().await;
     world.verify_sender().await;
-    world.standin.inject(Fault {
-        operation: Some(Operation::CreateMembers),
-        region: Some(US.into()),
-        kind: FaultKind::Throttle,
-        times: Some(2),
-    });
+    world.standin.inject(Fault::times(
+        Operation::CreateMembers,
+        US,
+        FaultKind::Throttle,
+        2,
+    ));
     let onboarder = world.onboarder(&[]);
     let event = json!({"accounts": [{"accountId": "222222222222", "email": "a@example.com"}]});
 
@@ -373,12 +373,11 @@ async fn throttling_is_retried_until_it_succeeds() {
 async fn a_persistent_server_error_is_reported_and_the_other_region_completes() {
     let world = World::start().await;
     world.verify_sender().await;
-    world.standin.inject(Fault {
-        operation: Some(Operation::InviteMembers),
-        region: Some(EU.into()),
-        kind: FaultKind::ServerError,
-        times: None,
-    });
+    world.standin.inject(Fault::always(
+        Operation::InviteMembers,
+        EU,
+        FaultKind::ServerError,
+    ));
     let onboarder = world.onboarder(&[]);
     let event = json!({"accounts": [{"accountId": "222222222222", "email": "a@example.com"}, {"accountId": "333333333333", "email": "b@example.com"}]});
 

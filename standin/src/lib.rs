@@ -98,6 +98,26 @@ pub struct Fault {
     pub times: Option<usize>,
 }
 
+impl Fault {
+    /// A fault on every call of one operation in one region.
+    pub fn always(operation: Operation, region: &str, kind: FaultKind) -> Fault {
+        Fault {
+            operation: Some(operation),
+            region: Some(region.to_owned()),
+            kind,
+            times: None,
+        }
+    }
+
+    /// A fault on the next `times` calls of one operation in one region.
+    pub fn times(operation: Operation, region: &str, kind: FaultKind, times: usize) -> Fault {
+        Fault {
+            times: Some(times),
+            ..Fault::always(operation, region, kind)
+        }
+    }
+}
+
 /// How to start a stand-in.
 #[derive(Clone, Debug)]
 pub struct Settings {

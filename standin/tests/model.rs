@@ -227,12 +227,12 @@ async fn injected_faults_are_typed_and_counted() {
         kind: FaultKind::Throttle,
         times: Some(1),
     });
-    s.inject(Fault {
-        operation: Some(Operation::GetMembers),
-        region: Some("us-east-1".into()),
-        kind: FaultKind::ServerError,
-        times: Some(1),
-    });
+    s.inject(Fault::times(
+        Operation::GetMembers,
+        "us-east-1",
+        FaultKind::ServerError,
+        1,
+    ));
     let get = || {
         gd.get_members()
             .detector_id(DETECTOR)
