@@ -61,20 +61,25 @@ async fn thirty_percent_throttling_still_onboards_every_account_exactly_once() {
     }));
     let onboarder = world.onboarder(&[("REPORT_WHEN", "unprocessed")]);
 
-    let response = invoke(&onboarder, manual(150, true))
+    let response = invoke(&onboarder, manual(1_000, true))
         .await
         .expect("succeeds");
 
-    assert_eq!(response.counts.invited, 300, "{:?}", response.counts);
+    assert_eq!(response.counts.invited, 2_000, "{:?}", response.counts);
     assert_eq!(response.counts.unprocessed, 0);
     let counts = invitation_counts(&world);
-    assert_eq!(counts.len(), 300);
+    assert_eq!(counts.len(), 2_000);
     assert!(
         counts.values().all(|&n| n == 1),
         "each account invited once per region"
     );
     let calls = world.standin.calls();
     let throttled = calls.iter().filter(|c| c.status == 429).count();
+    eprintln!(
+        "{throttled} of {} member-API calls throttled; {} invitations, each sent once",
+        calls.len(),
+        counts.len()
+    );
     assert!(
         throttled * 10 >= calls.len() * 2,
         "about 30 % throttled: {throttled} of {}",
