@@ -157,6 +157,9 @@ impl Onboarder {
             }
         }
         let deadline = Deadline::from_lambda(context.deadline, self.limits.reserve);
+        if let Some(left) = deadline.time_left() {
+            info!(seconds = left.as_secs(), "time for work before the report");
+        }
         let request = request::validate(entries, own_account.as_ref());
         let (ready, lookup_failed) =
             lookup::complete(&self.organizations, request.targets, deadline).await;

@@ -31,7 +31,7 @@ pub struct Limits {
     /// One call's limit, its retries included.
     pub operation_timeout: Duration,
     /// No call starts once the deadline is nearer than this: an operation timeout plus the
-    /// time to send the report.
+    /// time to send the report. A function with a short timeout keeps half of it instead.
     pub reserve: Duration,
 }
 
@@ -81,11 +81,28 @@ pub const DEADLINE_REACHED: &str = "not attempted: the invocation was about to r
 
 impl Deadline {
     /// From Lambda's deadline (milliseconds since the epoch; 0 when there is none, as in tests).
+    /// The reserve is at most half the time left, so a function configured with a timeout
+    /// shorter than the reserve still does half its work rather than none.
     pub fn from_lambda(deadline_ms: u64, reserve: Duration) -> Deadline {
-        let stop_at = (deadline_ms > 0)
-            .then(|| UNIX_EPOCH + Duration::from_millis(deadline_ms))
-            .map(|at| at.checked_sub(reserve).unwrap_or(UNIX_EPOCH));
-        Deadline { stop_at }
+        if deadline_ms == 0 {
+            return Deadline::none();
+        }
+        let at = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+        let left = at
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        let reserve = reserve.min(left / 2);
+        Deadline {
+            stop_at: Some(at.checked_sub(reserve).unwrap_or(UNIX_EPOCH)),
+        }
+    }
+
+    /// The time left before no call may start; `None` without a deadline.
+    pub fn time_left(&self) -> Option<Duration> {
+        self.stop_at.map(|at| {
+            at.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        })
     }
 
     /// No deadline.
@@ -114,8 +131,21 @@ mod tests {
     #[test]
     fn the_deadline_keeps_the_reserve_back() {
         let reserve = Duration::from_secs(60);
-        assert!(!Deadline::from_lambda(ms_from_now(120_000), reserve).passed());
-        assert!(Deadline::from_lambda(ms_from_now(30_000), reserve).passed());
+        let roomy = Deadline::from_lambda(ms_from_now(120_000), reserve);
+        assert!(!roomy.passed());
+        let left = roomy.time_left().unwrap();
+        assert!(
+            left > Duration::from_secs(55) && left <= Duration::from_secs(60),
+            "{left:?}"
+        );
+        // Less time than the reserve: half of it is kept back, half is for work.
+        let short = Deadline::from_lambda(ms_from_now(30_000), reserve);
+        assert!(!short.passed());
+        let left = short.time_left().unwrap();
+        assert!(
+            left > Duration::from_secs(13) && left <= Duration::from_secs(15),
+            "{left:?}"
+        );
         assert!(Deadline::from_lambda(ms_from_now(-1_000), reserve).passed());
         assert!(
             !Deadline::from_lambda(0, reserve).passed(),

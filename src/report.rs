@@ -309,7 +309,11 @@ pub fn render(summary: &Summary) -> Report {
         );
     }
     for region in &summary.regions {
-        let detector = region.detector_id.as_deref().unwrap_or("not found");
+        let detector = match (&region.detector_id, region.accounts.is_empty()) {
+            (Some(id), _) => id.as_str(),
+            (None, true) => "not looked up",
+            (None, false) => "not found",
+        };
         let title = format!("{} (detector {detector})", region.region);
         section(
             &mut text,

@@ -405,3 +405,30 @@ async fn a_manual_invoke_over_the_limit_is_refused_whole() {
     );
     assert!(world.standin.calls().is_empty());
 }
+
+/// A function whose timeout is shorter than the reserve (a 10 s timeout, a 60 s reserve) still
+/// works: it keeps half its time back instead of doing nothing.
+#[tokio::test]
+async fn a_timeout_shorter_than_the_reserve_still_leaves_time_for_work() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    let limits = Limits {
+        reserve: Duration::from_secs(60),
+        ..TEST_LIMITS
+    };
+    let onboarder = world.onboarder_with(&world.sdk, &[], limits);
+    let mut context = Context::default();
+    context.invoked_function_arn = FUNCTION_ARN.to_owned();
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    context.deadline = now_ms + 10_000;
+
+    let response = onboarder
+        .handle(LambdaEvent::new(manual(3, true), context))
+        .await
+        .expect("succeeds");
+
+    assert_eq!(response.counts.invited, 6, "{:?}", response.counts);
+}
