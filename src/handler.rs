@@ -157,8 +157,13 @@ impl Onboarder {
             }
         }
         let deadline = Deadline::from_lambda(context.deadline, self.limits.reserve);
-        if let Some(left) = deadline.time_left() {
-            info!(seconds = left.as_secs(), "time for work before the report");
+        match deadline.time_left() {
+            Some(left) => info!(seconds = left.as_secs(), "time for work before the report"),
+            None if context.deadline > 0 => warn!(
+                deadline_ms = context.deadline,
+                "the Lambda deadline is already past as the invocation starts; working without one"
+            ),
+            None => {}
         }
         let request = request::validate(entries, own_account.as_ref());
         let (ready, lookup_failed) =

@@ -82,15 +82,14 @@ pub const DEADLINE_REACHED: &str = "not attempted: the invocation was about to r
 impl Deadline {
     /// From Lambda's deadline (milliseconds since the epoch; 0 when there is none, as in tests).
     /// The reserve is at most half the time left, so a function configured with a timeout
-    /// shorter than the reserve still does half its work rather than none.
+    /// shorter than the reserve still does half its work rather than none. A deadline already
+    /// past when the invocation starts is no real one (cargo-lambda's emulator sends the timeout
+    /// itself, 600000): it is ignored rather than stopping all work.
     pub fn from_lambda(deadline_ms: u64, reserve: Duration) -> Deadline {
-        if deadline_ms == 0 {
-            return Deadline::none();
-        }
         let at = UNIX_EPOCH + Duration::from_millis(deadline_ms);
-        let left = at
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO);
+        let Ok(left) = at.duration_since(SystemTime::now()) else {
+            return Deadline::none();
+        };
         let reserve = reserve.min(left / 2);
         Deadline {
             stop_at: Some(at.checked_sub(reserve).unwrap_or(UNIX_EPOCH)),
@@ -146,10 +145,23 @@ mod tests {
             left > Duration::from_secs(13) && left <= Duration::from_secs(15),
             "{left:?}"
         );
-        assert!(Deadline::from_lambda(ms_from_now(-1_000), reserve).passed());
         assert!(
-            !Deadline::from_lambda(0, reserve).passed(),
+            Deadline::from_lambda(ms_from_now(1_000), reserve).time_left()
+                < Some(Duration::from_millis(501))
+        );
+        assert_eq!(
+            Deadline::from_lambda(0, reserve),
+            Deadline::none(),
             "0 means no deadline"
+        );
+        assert_eq!(
+            Deadline::from_lambda(600_000, reserve),
+            Deadline::none(),
+            "the emulator's timeout, not a time"
+        );
+        assert_eq!(
+            Deadline::from_lambda(ms_from_now(-1_000), reserve),
+            Deadline::none()
         );
         assert!(!Deadline::none().passed());
     }
