@@ -5,9 +5,8 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use lambda_runtime::{Context, LambdaEvent};
 use onboarder::HandlerError;
 use onboarder::limits::{DEADLINE_REACHED, Limits};
 use onboarder::outcome::{Outcome, Step};
@@ -176,16 +175,8 @@ async fn near_the_deadline_new_work_stops_and_the_report_still_goes() {
         &[("REGIONS", US), ("GUARDDUTY_DETECTOR_ID", US_DETECTOR)],
         limits,
     );
-    let mut context = Context::default();
-    context.invoked_function_arn = FUNCTION_ARN.to_owned();
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as u64;
-    context.deadline = now_ms + 3_000;
 
-    let response = onboarder
-        .handle(LambdaEvent::new(manual(400, true), context))
+    let response = invoke_with_timeout(&onboarder, manual(400, true), Duration::from_secs(3))
         .await
         .expect("the report goes out");
 
@@ -417,16 +408,8 @@ async fn a_timeout_shorter_than_the_reserve_still_leaves_time_for_work() {
         ..TEST_LIMITS
     };
     let onboarder = world.onboarder_with(&world.sdk, &[], limits);
-    let mut context = Context::default();
-    context.invoked_function_arn = FUNCTION_ARN.to_owned();
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as u64;
-    context.deadline = now_ms + 10_000;
 
-    let response = onboarder
-        .handle(LambdaEvent::new(manual(3, true), context))
+    let response = invoke_with_timeout(&onboarder, manual(3, true), Duration::from_secs(10))
         .await
         .expect("succeeds");
 

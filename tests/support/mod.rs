@@ -374,10 +374,30 @@ pub async fn the_email(world: &World) -> (String, String) {
 
 /// Invokes the handler as Lambda would, from the function's ARN.
 pub async fn invoke(onboarder: &Onboarder, event: Value) -> Result<Response, HandlerError> {
+    onboarder.handle(LambdaEvent::new(event, context(0))).await
+}
+
+/// As [`invoke`], with a Lambda deadline `timeout` from now.
+pub async fn invoke_with_timeout(
+    onboarder: &Onboarder,
+    event: Value,
+    timeout: Duration,
+) -> Result<Response, HandlerError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    let deadline_ms = (now + timeout).as_millis() as u64;
+    onboarder
+        .handle(LambdaEvent::new(event, context(deadline_ms)))
+        .await
+}
+
+fn context(deadline_ms: u64) -> Context {
     let mut context = Context::default();
     context.invoked_function_arn = FUNCTION_ARN.to_owned();
     context.request_id = "test-request".to_owned();
-    onboarder.handle(LambdaEvent::new(event, context)).await
+    context.deadline = deadline_ms;
+    context
 }
 
 /// A sample from `events/`, parsed.
