@@ -2,26 +2,27 @@
 //!
 //! A problem with one account is a row in the summary, never an error. The invocation fails
 //! only when the event cannot be understood or the report cannot be sent; Lambda then retries
-//! and the dead-letter queue keeps the event. Before failing on the report, the whole summary
-//! is logged as one record, so nothing is lost.
+//! and the dead-letter queue keeps the event. Before failing on the report, the whole report is
+//! logged, split into records that each fit CloudWatch Logs' event limit, so nothing is lost.
 
 use aws_config::SdkConfig;
 use futures::future::join_all;
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use serde::Serialize;
 use serde_json::Value;
 use tracing::{error, info, warn};
 
 use crate::account::{AccountId, redact_emails};
 use crate::config::{Config, Region, ReportSettings, ReportWhen};
 use crate::event::{self, Action, EventError};
-use crate::guardduty::{self, Invitation};
+use crate::guardduty::{self, Administrations, Invitation, RegionJob};
 use crate::limits::{Deadline, Limits};
+use crate::log_parts;
 use crate::lookup;
 use crate::mail::{self, MailError};
-use crate::outcome::{AccountOutcome, Counts, RegionOutcome, Summary};
-use crate::report;
+use crate::outcome::Summary;
+use crate::report::{self, Report};
 use crate::request;
+use crate::response::{Delivery, Response};
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,41 +46,23 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
-/// Whether the report went out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Delivery {
-    pub sent: bool,
-    /// SES's message id, when sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<String>,
-    /// Why it was not sent, when not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+/// What one invocation did: every account's outcome, kept whole (the [`Response`] is the
+/// bounded view of it), and whether the report went out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub summary: Summary,
+    /// Why nothing was done, for an event that needs no onboarding.
+    pub ignored: Option<String>,
+    pub report: Delivery,
 }
 
-impl Delivery {
-    fn skipped(reason: &str) -> Delivery {
-        Delivery {
-            sent: false,
-            message_id: None,
-            reason: Some(reason.to_owned()),
+impl From<Run> for Response {
+    fn from(run: Run) -> Response {
+        match run.ignored {
+            Some(reason) => Response::ignored(run.summary.trigger, run.summary.event_id, reason),
+            None => Response::of(run.summary, run.report),
         }
     }
-}
-
-/// The handler's JSON answer: every account's outcome per region, and the report's delivery.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Response {
-    pub trigger: String,
-    pub event_id: Option<String>,
-    /// Why nothing was done, for an event that needs no onboarding.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ignored: Option<String>,
-    pub counts: Counts,
-    /// Accounts stopped before any region: the validate and lookup steps.
-    pub not_attempted: Vec<AccountOutcome>,
-    pub regions: Vec<RegionOutcome>,
-    pub report: Delivery,
 }
 
 /// The function: its configuration and the SDK clients, built once at cold start.
@@ -89,6 +72,8 @@ pub struct Onboarder {
     organizations: aws_sdk_organizations::Client,
     ses: aws_sdk_sesv2::Client,
     guardduty: Vec<(Region, aws_sdk_guardduty::Client)>,
+    /// Whether this account is the delegated administrator, per region, once learnt.
+    administrations: Administrations,
 }
 
 impl Onboarder {
@@ -118,13 +103,19 @@ impl Onboarder {
             organizations: aws_sdk_organizations::Client::new(&sdk),
             ses: aws_sdk_sesv2::Client::new(&sdk),
             guardduty,
+            administrations: Administrations::default(),
             config,
             limits,
         }
     }
 
-    /// Handles one invocation.
+    /// Handles one invocation: Lambda's entry point.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
+        self.run(event).await.map(Response::from)
+    }
+
+    /// Handles one invocation and returns every account's outcome.
+    pub async fn run(&self, event: LambdaEvent<Value>) -> Result<Run, HandlerError> {
         let (payload, context) = event.into_parts();
         let received = event::parse(payload).inspect_err(|e| {
             error!(error = %redact_emails(&e.to_string()), "event not understood");
@@ -135,13 +126,14 @@ impl Onboarder {
             Action::Onboard(entries) => entries,
             Action::Ignore(reason) => {
                 info!(trigger = %received.trigger, reason = %reason, "nothing to onboard");
-                return Ok(Response {
-                    trigger: received.trigger,
-                    event_id: received.event_id,
+                return Ok(Run {
+                    summary: Summary {
+                        trigger: received.trigger,
+                        event_id: received.event_id,
+                        not_attempted: Vec::new(),
+                        regions: Vec::new(),
+                    },
                     ignored: Some(reason),
-                    counts: Counts::default(),
-                    not_attempted: Vec::new(),
-                    regions: Vec::new(),
                     report: Delivery::skipped("the event needs no onboarding"),
                 });
             }
@@ -156,7 +148,7 @@ impl Onboarder {
                 warn!(arn = %context.invoked_function_arn, "the function's own account is not in its ARN; it cannot be set aside")
             }
         }
-        let deadline = Deadline::from_lambda(context.deadline, self.limits.reserve);
+        let deadline = Deadline::from_lambda(context.deadline, self.limits.report_time);
         match deadline.time_left() {
             Some(left) => info!(seconds = left.as_secs(), "time for work before the report"),
             None if context.deadline > 0 => warn!(
@@ -176,8 +168,15 @@ impl Onboarder {
             disable_email_notification: self.config.disable_email_notification,
         };
         let regions = join_all(self.guardduty.iter().map(|(region, client)| {
-            let detector = self.config.detectors.get(region).map(String::as_str);
-            guardduty::onboard_region(client, region, detector, &ready, invitation, deadline)
+            let job = RegionJob {
+                client,
+                region,
+                configured_detector: self.config.detectors.get(region).map(String::as_str),
+                administrations: &self.administrations,
+                invitation,
+                deadline,
+            };
+            guardduty::onboard_region(job, &ready)
         }))
         .await;
 
@@ -192,23 +191,21 @@ impl Onboarder {
             accounts = counts.accounts,
             regions = counts.regions,
             invited = counts.invited,
+            enabled_by_organization = counts.enabled_by_organization,
             already_member = counts.already_member,
+            needs_action = counts.needs_action,
             unprocessed = counts.unprocessed,
             "onboarding done"
         );
-        let report = self.deliver(&summary).await?;
-        Ok(Response {
-            trigger: summary.trigger,
-            event_id: summary.event_id,
+        let report = self.deliver(&summary, deadline).await?;
+        Ok(Run {
+            summary,
             ignored: None,
-            counts,
-            not_attempted: summary.not_attempted,
-            regions: summary.regions,
             report,
         })
     }
 
-    async fn deliver(&self, summary: &Summary) -> Result<Delivery, MailError> {
+    async fn deliver(&self, summary: &Summary, deadline: Deadline) -> Result<Delivery, MailError> {
         let ReportSettings::Send {
             when,
             sender,
@@ -217,13 +214,22 @@ impl Onboarder {
         else {
             return Ok(Delivery::skipped("REPORT_WHEN is never"));
         };
-        if *when == ReportWhen::Unprocessed && summary.counts().unprocessed == 0 {
+        if *when == ReportWhen::Unprocessed && summary.counts().attention() == 0 {
             return Ok(Delivery::skipped(
-                "REPORT_WHEN is unprocessed and every account was processed",
+                "REPORT_WHEN is unprocessed, every account was processed and no member needs action",
             ));
         }
         let rendered = report::render(summary);
-        match mail::send(&self.ses, sender, recipients, &rendered).await {
+        let send = mail::send(&self.ses, sender, recipients, &rendered);
+        let sent = match deadline.report_time_left() {
+            None => send.await,
+            Some(left) => tokio::time::timeout(left, send).await.unwrap_or_else(|_| {
+                Err(MailError {
+                    reason: "SES did not answer before the Lambda timeout".to_owned(),
+                })
+            }),
+        };
+        match sent {
             Ok(message_id) => {
                 info!(message_id = %message_id, "report sent");
                 Ok(Delivery {
@@ -233,11 +239,27 @@ impl Onboarder {
                 })
             }
             Err(e) => {
-                let full = serde_json::to_string(summary)
-                    .unwrap_or_else(|j| format!("(the summary could not be serialised: {j})"));
-                error!(error = %e, subject = %rendered.subject, report = %redact_emails(&full), "report not sent; the full report is in this record");
+                log_unsent(&e, &rendered);
                 Err(e)
             }
         }
+    }
+}
+
+/// Logs the whole report that could not be sent, in parts that each fit one log event.
+fn log_unsent(error: &MailError, report: &Report) {
+    let text = redact_emails(&report.text);
+    let parts = log_parts::split(&text, log_parts::MAX_PART_BYTES);
+    let total = parts.len();
+    error!(error = %error, subject = %report.subject, parts = total, "report not sent; the full report follows in {total} log records");
+    for (i, part) in parts.iter().enumerate() {
+        let part_number = i + 1;
+        error!(
+            part = part_number,
+            parts = total,
+            subject = %report.subject,
+            report = %part,
+            "report not sent: part {part_number} of {total} of the full report"
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! The modules follow the path of an invocation: [`config`] (read once at cold start),
 //! [`event`] (what triggered it), [`request`] (validated accounts), [`lookup`] (emails from
 //! Organizations), [`guardduty`] (create and invite, per region), [`outcome`] and [`report`]
-//! (what happened, rendered), [`mail`] (SES), [`limits`] (retries, timeouts, the Lambda
+//! (what happened, rendered), [`mail`] (SES), [`response`] (the handler's bounded answer),
+//! [`log_parts`] (long log records split), [`limits`] (retries, timeouts, the Lambda
 //! deadline), and [`handler`], which ties them together.
 
 pub mod account;
@@ -14,11 +15,14 @@ pub mod event;
 pub mod guardduty;
 pub mod handler;
 pub mod limits;
+pub mod log_parts;
 pub mod lookup;
 pub mod mail;
 pub mod outcome;
 pub mod report;
 pub mod request;
+pub mod response;
 
 pub use config::Config;
-pub use handler::{HandlerError, Onboarder, Response};
+pub use handler::{HandlerError, Onboarder, Run};
+pub use response::Response;

@@ -8,17 +8,23 @@
 //! all eight attempts of a call are throttled is 0.3⁸ ≈ 7 in 100,000) and bound a call's
 //! retrying to about 16 s of back-off.
 //!
-//! Every attempt and every operation has a timeout, so a hung endpoint cannot eat the
-//! invocation; and the function stops starting new calls once the Lambda deadline is nearer
-//! than [`Limits::reserve`], keeping that time to send the report.
+//! The Lambda deadline splits the invocation's time in three: work, then the report, then a
+//! short margin to hand the response to the runtime. Every AWS call of the work runs under
+//! [`Deadline::call`], whose timeout is the time left before the report must start, so no call
+//! (its retries included) can outlive that moment, whatever the Lambda timeout. The report's
+//! send has its own share ([`Deadline::report_time_left`]).
 
+use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-/// Retry and timeout settings for every AWS call, and the time kept back for the report.
+use crate::aws_error;
+
+/// Retry and timeout settings for every AWS call, and the time kept for the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Attempts per call, the first included.
@@ -28,11 +34,11 @@ pub struct Limits {
     pub connect_timeout: Duration,
     /// One attempt's limit: a hung connection is abandoned after this and retried.
     pub attempt_timeout: Duration,
-    /// One call's limit, its retries included.
+    /// One call's limit, its retries included. The deadline can cut a call shorter.
     pub operation_timeout: Duration,
-    /// No call starts once the deadline is nearer than this: an operation timeout plus the
-    /// time to send the report. A function with a short timeout keeps half of it instead.
-    pub reserve: Duration,
+    /// The time kept for sending the report at the end of the invocation. A short Lambda
+    /// timeout keeps a quarter of its time instead, when that is less.
+    pub report_time: Duration,
 }
 
 impl Default for Limits {
@@ -44,7 +50,7 @@ impl Default for Limits {
             connect_timeout: Duration::from_secs(3),
             attempt_timeout: Duration::from_secs(10),
             operation_timeout: Duration::from_secs(45),
-            reserve: Duration::from_secs(60),
+            report_time: Duration::from_secs(20),
         }
     }
 }
@@ -70,49 +76,120 @@ impl Limits {
     }
 }
 
-/// When to stop starting new work.
+/// The time kept after the report's send to hand the response to the runtime: at most this,
+/// and at most a twentieth of the invocation.
+const FINISH_MARGIN: Duration = Duration::from_secs(1);
+
+/// When work must stop and when the report must be done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline {
-    stop_at: Option<SystemTime>,
+    /// No work call runs past this: the report starts here at the latest.
+    work_until: Option<SystemTime>,
+    /// The report's send is abandoned at this point.
+    report_until: Option<SystemTime>,
 }
 
 /// Why an account was not attempted.
 pub const DEADLINE_REACHED: &str = "not attempted: the invocation was about to reach its Lambda timeout; invoke the function again for this account";
 
+/// Why a call's accounts have no answer: the call was still running when the report had to start.
+pub const CUT_OFF: &str = "not finished: the call was still running when the invocation had to send its report before the Lambda timeout, so it was abandoned (it may or may not have taken effect); invoke the function again for this account";
+
 impl Deadline {
     /// From Lambda's deadline (milliseconds since the epoch; 0 when there is none, as in tests).
-    /// The reserve is at most half the time left, so a function configured with a timeout
-    /// shorter than the reserve still does half its work rather than none. A deadline already
-    /// past when the invocation starts is no real one (cargo-lambda's emulator sends the timeout
-    /// itself, 600000): it is ignored rather than stopping all work.
-    pub fn from_lambda(deadline_ms: u64, reserve: Duration) -> Deadline {
+    /// Of the time left, a margin of at most [`FINISH_MARGIN`] (a twentieth) is kept for
+    /// returning the response, `report_time` (at most a quarter) for sending the report, and
+    /// the rest is for work. A deadline already past when the invocation starts is no real one
+    /// (cargo-lambda's emulator sends the timeout itself, 600000): it is ignored rather than
+    /// stopping all work.
+    pub fn from_lambda(deadline_ms: u64, report_time: Duration) -> Deadline {
         let at = UNIX_EPOCH + Duration::from_millis(deadline_ms);
         let Ok(left) = at.duration_since(SystemTime::now()) else {
             return Deadline::none();
         };
-        let reserve = reserve.min(left / 2);
+        let report_until = at - FINISH_MARGIN.min(left / 20);
+        let work_until = report_until - report_time.min(left / 4);
         Deadline {
-            stop_at: Some(at.checked_sub(reserve).unwrap_or(UNIX_EPOCH)),
+            work_until: Some(work_until),
+            report_until: Some(report_until),
         }
-    }
-
-    /// The time left before no call may start; `None` without a deadline.
-    pub fn time_left(&self) -> Option<Duration> {
-        self.stop_at.map(|at| {
-            at.duration_since(SystemTime::now())
-                .unwrap_or(Duration::ZERO)
-        })
     }
 
     /// No deadline.
     pub fn none() -> Deadline {
-        Deadline { stop_at: None }
+        Deadline {
+            work_until: None,
+            report_until: None,
+        }
+    }
+
+    /// The time left for work; `None` without a deadline.
+    pub fn time_left(&self) -> Option<Duration> {
+        self.work_until.map(until)
+    }
+
+    /// The time left to send the report; `None` without a deadline.
+    pub fn report_time_left(&self) -> Option<Duration> {
+        self.report_until.map(until)
     }
 
     /// Whether it is too late to start a call.
     pub fn passed(&self) -> bool {
-        self.stop_at.is_some_and(|at| SystemTime::now() >= at)
+        self.time_left() == Some(Duration::ZERO)
     }
+
+    /// Runs one AWS call of the work within the time left for work: it does not start when no
+    /// time is left, and it is abandoned when the time runs out.
+    pub async fn call<O, E>(&self, call: impl Future<Output = Result<O, E>>) -> Result<O, CallError>
+    where
+        E: ProvideErrorMetadata + std::error::Error,
+    {
+        let failed = |e: E| CallError::Failed(aws_error::describe(&e));
+        match self.time_left() {
+            None => call.await.map_err(failed),
+            Some(Duration::ZERO) => Err(CallError::NotStarted),
+            Some(left) => match tokio::time::timeout(left, call).await {
+                Ok(result) => result.map_err(failed),
+                Err(_) => Err(CallError::CutOff),
+            },
+        }
+    }
+}
+
+/// Why a call gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The service or the SDK failed, after the SDK's retries: `Code: message`, or the causes.
+    Failed(String),
+    /// No time was left to start it.
+    NotStarted,
+    /// It was still running when the time for work ran out, and was abandoned.
+    CutOff,
+}
+
+impl CallError {
+    /// One line for the report: `"{operation} failed: Code: message"`, [`DEADLINE_REACHED`] or
+    /// [`CUT_OFF`].
+    pub fn reason(&self, operation: &str) -> String {
+        match self {
+            CallError::Failed(description) => format!("{operation} failed: {description}"),
+            CallError::NotStarted => DEADLINE_REACHED.to_owned(),
+            CallError::CutOff => CUT_OFF.to_owned(),
+        }
+    }
+
+    /// As [`CallError::reason`], without naming the operation: the service's words alone.
+    pub fn into_text(self) -> String {
+        match self {
+            CallError::Failed(description) => description,
+            other => other.reason(""),
+        }
+    }
+}
+
+fn until(at: SystemTime) -> Duration {
+    at.duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO)
 }
 
 #[cfg(test)]
@@ -127,52 +204,102 @@ mod tests {
         (now + offset) as u64
     }
 
+    fn secs(d: Option<Duration>) -> f64 {
+        d.expect("a deadline").as_secs_f64()
+    }
+
     #[test]
-    fn the_deadline_keeps_the_reserve_back() {
-        let reserve = Duration::from_secs(60);
-        let roomy = Deadline::from_lambda(ms_from_now(120_000), reserve);
-        assert!(!roomy.passed());
-        let left = roomy.time_left().unwrap();
+    fn the_time_left_is_split_into_work_report_and_margin() {
+        let report = Duration::from_secs(20);
+        // The template's 300 s: 1 s margin, 20 s for the report, the rest for work.
+        let roomy = Deadline::from_lambda(ms_from_now(300_000), report);
         assert!(
-            left > Duration::from_secs(55) && left <= Duration::from_secs(60),
-            "{left:?}"
+            (278.0..=279.0).contains(&secs(roomy.time_left())),
+            "{roomy:?}"
         );
-        // Less time than the reserve: half of it is kept back, half is for work.
-        let short = Deadline::from_lambda(ms_from_now(30_000), reserve);
-        assert!(!short.passed());
-        let left = short.time_left().unwrap();
+        assert!((298.0..=299.0).contains(&secs(roomy.report_time_left())));
+        // 20 s: a quarter for the report, a twentieth as margin: 14 s of work.
+        let short = Deadline::from_lambda(ms_from_now(20_000), report);
         assert!(
-            left > Duration::from_secs(13) && left <= Duration::from_secs(15),
-            "{left:?}"
+            (13.5..=14.0).contains(&secs(short.time_left())),
+            "{short:?}"
         );
-        assert!(
-            Deadline::from_lambda(ms_from_now(1_000), reserve).time_left()
-                < Some(Duration::from_millis(501))
-        );
+        assert!((18.5..=19.0).contains(&secs(short.report_time_left())));
+        // 2 s: still some work, and the report still has its share.
+        let tiny = Deadline::from_lambda(ms_from_now(2_000), report);
+        assert!((1.2..=1.4).contains(&secs(tiny.time_left())), "{tiny:?}");
+        assert!(!tiny.passed());
+    }
+
+    #[test]
+    fn no_deadline_or_one_already_past_means_none() {
+        let report = Duration::from_secs(20);
+        assert_eq!(Deadline::from_lambda(0, report), Deadline::none());
         assert_eq!(
-            Deadline::from_lambda(0, reserve),
-            Deadline::none(),
-            "0 means no deadline"
-        );
-        assert_eq!(
-            Deadline::from_lambda(600_000, reserve),
+            Deadline::from_lambda(600_000, report),
             Deadline::none(),
             "the emulator's timeout, not a time"
         );
         assert_eq!(
-            Deadline::from_lambda(ms_from_now(-1_000), reserve),
+            Deadline::from_lambda(ms_from_now(-1_000), report),
             Deadline::none()
         );
         assert!(!Deadline::none().passed());
+        assert_eq!(Deadline::none().time_left(), None);
+    }
+
+    #[derive(Debug)]
+    struct Denied;
+    impl std::fmt::Display for Denied {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("denied")
+        }
+    }
+    impl std::error::Error for Denied {}
+    impl ProvideErrorMetadata for Denied {
+        fn meta(&self) -> &aws_smithy_types::error::ErrorMetadata {
+            static META: std::sync::OnceLock<aws_smithy_types::error::ErrorMetadata> =
+                std::sync::OnceLock::new();
+            META.get_or_init(|| {
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .message("no")
+                    .build()
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_never_outlives_the_time_for_work() {
+        let deadline = Deadline::from_lambda(ms_from_now(2_000), Duration::from_secs(20));
+        let started = std::time::Instant::now();
+        let hung = deadline
+            .call(std::future::pending::<Result<(), Denied>>())
+            .await;
+        assert_eq!(hung, Err(CallError::CutOff));
+        assert!(
+            started.elapsed() < Duration::from_millis(1_500),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            deadline.call(async { Ok::<_, Denied>(()) }).await,
+            Err(CallError::NotStarted),
+            "no call starts once the time for work is over"
+        );
+        let failed = Deadline::none().call(async { Err::<(), _>(Denied) }).await;
+        let failed = failed.unwrap_err();
+        assert_eq!(
+            failed.reason("GetMembers"),
+            "GetMembers failed: AccessDeniedException: no"
+        );
+        assert_eq!(failed.into_text(), "AccessDeniedException: no");
+        assert_eq!(CallError::CutOff.reason("GetMembers"), CUT_OFF);
     }
 
     #[test]
     fn the_default_limits_fit_the_templates_timeout() {
         let l = Limits::default();
-        assert!(
-            l.operation_timeout < l.reserve,
-            "a call started just before the reserve ends before the deadline"
-        );
         assert!(l.attempt_timeout < l.operation_timeout);
         let template = include_str!("../template.yaml");
         let timeout: u64 = template
@@ -181,8 +308,8 @@ mod tests {
             .and_then(|v| v.trim().parse().ok())
             .expect("the template sets the function's Timeout");
         assert!(
-            Duration::from_secs(timeout) >= l.reserve * 3,
-            "the reserve leaves most of the {timeout} s for work"
+            Duration::from_secs(timeout) >= l.report_time * 10,
+            "the report's share leaves most of the {timeout} s for work"
         );
     }
 }

@@ -7,8 +7,7 @@ use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 
 use crate::account::{AccountId, Email, redact_emails};
-use crate::aws_error;
-use crate::limits::{DEADLINE_REACHED, Deadline};
+use crate::limits::Deadline;
 use crate::outcome::{AccountOutcome, Step};
 use crate::request::Target;
 
@@ -39,12 +38,7 @@ pub async fn complete(
                     email,
                     name: None,
                 }),
-                None if deadline.passed() => Err(AccountOutcome::unprocessed(
-                    target.id.as_str(),
-                    Step::Lookup,
-                    DEADLINE_REACHED,
-                )),
-                None => describe(client, target.id).await,
+                None => describe(client, target.id, deadline).await,
             }
         })
         .buffered(CONCURRENT_LOOKUPS)
@@ -61,14 +55,16 @@ pub async fn complete(
     (ready, failed)
 }
 
-async fn describe(client: &Client, id: AccountId) -> Result<MemberAccount, AccountOutcome> {
-    let output = client
-        .describe_account()
-        .account_id(id.as_str())
-        .send()
+async fn describe(
+    client: &Client,
+    id: AccountId,
+    deadline: Deadline,
+) -> Result<MemberAccount, AccountOutcome> {
+    let output = deadline
+        .call(client.describe_account().account_id(id.as_str()).send())
         .await
         .map_err(|e| {
-            let reason = aws_error::describe(&e);
+            let reason = e.into_text();
             warn!(account_id = %id, error = %redact_emails(&reason), "DescribeAccount failed");
             AccountOutcome::unprocessed(id.as_str(), Step::Lookup, reason)
         })?;

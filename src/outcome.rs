@@ -2,8 +2,10 @@
 
 use serde::Serialize;
 
+use crate::guardduty::Administration;
+
 /// The step at which an account was stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     /// The event entry is not a valid account, a duplicate, or the function's own account.
@@ -34,15 +36,32 @@ impl Step {
 }
 
 /// The outcome of one account in one region (or, for `validate` and `lookup`, in all of them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// `CreateMembers` (now or in an earlier run) and `InviteMembers` accepted it.
     Invited,
-    /// Already a member past `Created`: not invited again. `status` is its relationship status.
+    /// `CreateMembers` associated it through the organisation (the administrator is the
+    /// organisation's delegated administrator): monitored, and no invitation is needed.
+    EnabledByOrganization,
+    /// Already a member, monitored or with its invitation pending: not invited again.
+    /// `status` is its relationship status.
     AlreadyMember { status: String },
+    /// A member that is not monitored (it resigned, was removed or disabled, or its email
+    /// failed verification): someone has to act. Never invited again by the function.
+    NeedsAction { status: String },
     /// Not processed: the step, and the service's result or error verbatim.
     Unprocessed { step: Step, result: String },
+}
+
+impl Outcome {
+    /// Whether a person has to look at it: not processed, or a member that is not monitored.
+    pub fn needs_attention(&self) -> bool {
+        matches!(
+            self,
+            Outcome::NeedsAction { .. } | Outcome::Unprocessed { .. }
+        )
+    }
 }
 
 /// One account's outcome.
@@ -81,6 +100,8 @@ pub struct RegionOutcome {
     pub region: String,
     /// The detector used, once it is known.
     pub detector_id: Option<String>,
+    /// Whether this account is the organisation's delegated administrator there, once known.
+    pub administration: Option<Administration>,
     pub accounts: Vec<AccountOutcome>,
 }
 
@@ -91,7 +112,11 @@ pub struct Counts {
     pub accounts: usize,
     pub regions: usize,
     pub invited: usize,
+    /// Associated through the organisation by `CreateMembers`.
+    pub enabled_by_organization: usize,
     pub already_member: usize,
+    /// Members that are not monitored and need someone to act.
+    pub needs_action: usize,
     /// Unprocessed rows: one per account and region, plus one per account stopped before any region.
     pub unprocessed: usize,
 }
@@ -117,10 +142,19 @@ impl Summary {
         for outcome in self.regions.iter().flat_map(|r| &r.accounts) {
             match outcome.outcome {
                 Outcome::Invited => counts.invited += 1,
+                Outcome::EnabledByOrganization => counts.enabled_by_organization += 1,
                 Outcome::AlreadyMember { .. } => counts.already_member += 1,
+                Outcome::NeedsAction { .. } => counts.needs_action += 1,
                 Outcome::Unprocessed { .. } => counts.unprocessed += 1,
             }
         }
         counts
+    }
+}
+
+impl Counts {
+    /// Rows a person has to look at: unprocessed, or members that are not monitored.
+    pub fn attention(&self) -> usize {
+        self.unprocessed + self.needs_action
     }
 }

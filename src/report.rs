@@ -105,17 +105,20 @@ const STATUS_ACTIONS: &[(&str, &str)] = &[
     ),
     (
         "Disabled",
-        "The member is disabled: re-enable it in the GuardDuty console if it should be monitored.",
+        "The member is disabled and not monitored: re-enable it in the GuardDuty console (Settings > Accounts).",
     ),
     (
         "Removed",
-        "The member was removed: re-invite it deliberately in the GuardDuty console if it should be monitored.",
+        "The member was disassociated and is not monitored: re-add it deliberately in the GuardDuty console (an organisation account with Add member, an invited one with Invite).",
     ),
     (
         "Resigned",
-        "The member resigned: re-invite it deliberately in the GuardDuty console if it should be monitored.",
+        "The member resigned and is not monitored: ask the account owner why, then re-invite it deliberately in the GuardDuty console.",
     ),
 ];
+
+/// What to do about a status that needs action but that this version does not know.
+const UNKNOWN_STATUS_ACTION: &str = "The member is not monitored in this status: look it up in the GuardDuty console (Settings > Accounts) and act on it.";
 
 /// What to do about an unprocessed result, where the result is a known one.
 pub fn result_action(step: Step, result: &str) -> Option<&'static str> {
@@ -172,11 +175,23 @@ fn row(outcome: &Outcome) -> Row<'_> {
             result: None,
             action: None,
         },
+        Outcome::EnabledByOrganization => Row {
+            label: "ENABLED",
+            detail: "via=organization".to_owned(),
+            result: None,
+            action: None,
+        },
         Outcome::AlreadyMember { status } => Row {
             label: "MEMBER",
             detail: format!("status={}", one_line(status)),
             result: None,
             action: status_action(status),
+        },
+        Outcome::NeedsAction { status } => Row {
+            label: "NEEDS_ACTION",
+            detail: format!("status={}", one_line(status)),
+            result: None,
+            action: Some(status_action(status).unwrap_or(UNKNOWN_STATUS_ACTION)),
         },
         Outcome::Unprocessed { step, result } => Row {
             label: "UNPROCESSED",
@@ -231,10 +246,13 @@ fn html_row(out: &mut String, region: &str, account: &AccountOutcome) {
 pub fn subject(summary: &Summary) -> String {
     let c = summary.counts();
     format!(
-        "GuardDuty onboarding: {} invited, {} already member{}, {} unprocessed ({} account{}, {} region{})",
+        "GuardDuty onboarding: {} invited, {} enabled through the organisation, {} already member{}, {} need{} action, {} unprocessed ({} account{}, {} region{})",
         c.invited,
+        c.enabled_by_organization,
         c.already_member,
         if c.already_member == 1 { "" } else { "s" },
+        c.needs_action,
+        if c.needs_action == 1 { "s" } else { "" },
         c.unprocessed,
         c.accounts,
         if c.accounts == 1 { "" } else { "s" },
@@ -283,7 +301,7 @@ pub fn render(summary: &Summary) -> Report {
     );
     let _ = writeln!(
         text,
-        "One line per account and region. Outcomes: INVITED, MEMBER (already a member, with its status), UNPROCESSED (with the step, GuardDuty's result verbatim, and a suggested action).\n"
+        "One line per account and region. Outcomes: INVITED, ENABLED (associated through the organisation, no invitation needed), MEMBER (already a member, monitored or invited, with its status), NEEDS_ACTION (a member that is not monitored, with its status and what to do), UNPROCESSED (with the step, GuardDuty's result verbatim, and a suggested action).\n"
     );
 
     let mut html = String::new();
@@ -358,6 +376,7 @@ mod tests {
                 RegionOutcome {
                     region: "us-east-1".into(),
                     detector_id: Some("det1".into()),
+                    administration: None,
                     accounts: vec![
                         AccountOutcome {
                             account_id: "222222222222".into(),
@@ -377,6 +396,7 @@ mod tests {
                 RegionOutcome {
                     region: "eu-west-1".into(),
                     detector_id: None,
+                    administration: None,
                     accounts: vec![AccountOutcome::unprocessed(
                         "222222222222",
                         Step::Detector,
@@ -391,7 +411,7 @@ mod tests {
     fn the_subject_gives_the_counts() {
         assert_eq!(
             subject(&summary()),
-            "GuardDuty onboarding: 1 invited, 1 already member, 4 unprocessed (3 accounts, 2 regions)"
+            "GuardDuty onboarding: 1 invited, 0 enabled through the organisation, 1 already member, 0 need action, 4 unprocessed (3 accounts, 2 regions)"
         );
     }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use onboarder::HandlerError;
-use onboarder::limits::{DEADLINE_REACHED, Limits};
+use onboarder::limits::{CUT_OFF, DEADLINE_REACHED, Limits};
 use onboarder::outcome::{Outcome, Step};
 use serde_json::{Value, json};
 use standin::{Chaos, Fault, FaultKind, Operation};
@@ -37,10 +37,7 @@ fn invitation_counts(world: &World) -> BTreeMap<(String, String), usize> {
     counts
 }
 
-fn rows<'a>(
-    response: &'a onboarder::Response,
-    region: &str,
-) -> &'a [onboarder::outcome::AccountOutcome] {
+fn rows<'a>(response: &'a Invoked, region: &str) -> &'a [onboarder::outcome::AccountOutcome] {
     &response
         .regions
         .iter()
@@ -167,7 +164,7 @@ async fn near_the_deadline_new_work_stops_and_the_report_still_goes() {
     world.verify_sender().await;
     world.standin.set_latency(Duration::from_millis(250));
     let limits = Limits {
-        reserve: Duration::from_secs(2),
+        report_time: Duration::from_secs(2),
         ..TEST_LIMITS
     };
     let onboarder = world.onboarder_with(
@@ -184,7 +181,7 @@ async fn near_the_deadline_new_work_stops_and_the_report_still_goes() {
     assert_eq!(accounts.len(), 400, "every account has a row");
     let stopped = accounts
         .iter()
-        .filter(|r| matches!(&r.outcome, Outcome::Unprocessed { result, .. } if result == DEADLINE_REACHED))
+        .filter(|r| matches!(&r.outcome, Outcome::Unprocessed { result, .. } if result == DEADLINE_REACHED || result == CUT_OFF))
         .count();
     assert!(stopped > 0, "some work was left for the next invocation");
     assert!(response.report.sent);
@@ -194,7 +191,10 @@ async fn near_the_deadline_new_work_stops_and_the_report_still_goes() {
         "calls stopped early: {started_calls}"
     );
     let (_, html) = the_email(&world).await;
-    assert!(html.contains("about to reach its Lambda timeout"));
+    assert!(
+        html.contains("about to reach its Lambda timeout")
+            || html.contains("had to send its report before the Lambda timeout")
+    );
 }
 
 #[tokio::test]
@@ -336,25 +336,49 @@ async fn two_concurrent_deliveries_send_one_invitation_per_account_and_region() 
     }
 }
 
+/// Members that are not monitored (every status but Created, Invited and Enabled) are news:
+/// counted on their own, in the subject, sent under `REPORT_WHEN=unprocessed`, each with its
+/// action, and never invited again. Monitored or pending members alone send nothing.
 #[tokio::test]
-async fn members_that_left_or_bounced_are_reported_and_never_reinvited() {
+async fn every_status_that_needs_action_is_reported_under_report_when_unprocessed() {
     let world = World::with_detectors(&[(US, US_DETECTOR)]).await;
     world.verify_sender().await;
     let statuses = [
         ("222222222222", "EmailVerificationFailed"),
         ("333333333333", "Resigned"),
         ("444444444444", "Removed"),
+        ("555555555555", "Disabled"),
+        ("666666666666", "EmailVerificationInProgress"),
     ];
-    for (id, status) in statuses {
+    let fine = [("777777777777", "Enabled"), ("888888888888", "Invited")];
+    for (id, status) in statuses.iter().chain(&fine) {
         world
             .standin
             .put_member(US, id, "owner@example.com", status);
     }
-    let onboarder = world.onboarder(&[("REGIONS", US), ("GUARDDUTY_DETECTOR_ID", US_DETECTOR)]);
-    let event = json!({"accounts": statuses.iter().map(|(id, _)| json!({"accountId": id, "email": "owner@example.com"})).collect::<Vec<_>>()});
+    let onboarder = world.onboarder(&[
+        ("REGIONS", US),
+        ("GUARDDUTY_DETECTOR_ID", US_DETECTOR),
+        ("REPORT_WHEN", "unprocessed"),
+    ]);
+    let event = |list: &[(&str, &str)]| json!({"accounts": list.iter().map(|(id, _)| json!({"accountId": id, "email": "owner@example.com"})).collect::<Vec<_>>()});
 
-    let response = invoke(&onboarder, event).await.expect("succeeds");
+    let quiet = invoke(&onboarder, event(&fine)).await.expect("succeeds");
+    assert_eq!(quiet.counts.already_member, 2);
+    assert!(
+        !quiet.report.sent,
+        "nothing needs anyone: {:?}",
+        quiet.report
+    );
+    assert!(world.moto.sent_messages().await.is_empty());
 
+    let response = invoke(&onboarder, event(&statuses))
+        .await
+        .expect("succeeds");
+
+    assert_eq!(response.counts.needs_action, 5, "{:?}", response.counts);
+    assert_eq!(response.counts.unprocessed, 0);
+    assert!(response.report.sent, "{:?}", response.report);
     for (id, status) in statuses {
         let row = rows(&response, US)
             .iter()
@@ -362,11 +386,19 @@ async fn members_that_left_or_bounced_are_reported_and_never_reinvited() {
             .expect("row");
         assert_eq!(
             row.outcome,
-            Outcome::AlreadyMember {
+            Outcome::NeedsAction {
                 status: status.into()
             }
         );
-        assert!(onboarder::report::status_action(status).is_some());
+        let group = response
+            .response
+            .attention
+            .iter()
+            .find(|g| g.accounts.iter().any(|a| a == id))
+            .expect("the JSON response lists it");
+        assert_eq!(group.outcome, "needs_action");
+        assert_eq!(group.status.as_deref(), Some(status));
+        assert!(group.action.is_some(), "{status} has an action");
     }
     assert!(world.standin.invitations().is_empty());
     assert!(
@@ -376,9 +408,12 @@ async fn members_that_left_or_bounced_are_reported_and_never_reinvited() {
             .iter()
             .any(|c| c.operation == Operation::InviteMembers)
     );
-    let (_, html) = the_email(&world).await;
+    let (subject, html) = the_email(&world).await;
+    assert!(subject.contains("5 need action"), "{subject}");
     assert!(
-        html.contains("status=Resigned</td><td></td><td>The member resigned"),
+        html.contains(
+            "<td>NEEDS_ACTION</td><td>status=Resigned</td><td></td><td>The member resigned"
+        ),
         "{html}"
     );
 }
@@ -397,14 +432,14 @@ async fn a_manual_invoke_over_the_limit_is_refused_whole() {
     assert!(world.standin.calls().is_empty());
 }
 
-/// A function whose timeout is shorter than the reserve (a 10 s timeout, a 60 s reserve) still
-/// works: it keeps half its time back instead of doing nothing.
+/// A function whose timeout is shorter than the report's time (a 10 s timeout, 60 s for the
+/// report) still works: the report keeps a quarter of the time instead.
 #[tokio::test]
-async fn a_timeout_shorter_than_the_reserve_still_leaves_time_for_work() {
+async fn a_short_lambda_timeout_still_leaves_time_for_work() {
     let world = World::start().await;
     world.verify_sender().await;
     let limits = Limits {
-        reserve: Duration::from_secs(60),
+        report_time: Duration::from_secs(60),
         ..TEST_LIMITS
     };
     let onboarder = world.onboarder_with(&world.sdk, &[], limits);

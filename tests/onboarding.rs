@@ -17,7 +17,7 @@ fn ops(calls: &[Call], region: &str) -> Vec<Operation> {
         .collect()
 }
 
-fn outcome_of<'a>(response: &'a onboarder::Response, region: &str, account: &str) -> &'a Outcome {
+fn outcome_of<'a>(response: &'a Invoked, region: &str, account: &str) -> &'a Outcome {
     let region = response
         .regions
         .iter()
@@ -120,7 +120,7 @@ async fn every_accepted_sample_creates_invites_and_reports() {
         let (subject, html) = the_email(&world).await;
         assert_eq!(
             subject,
-            "GuardDuty onboarding: 2 invited, 0 already members, 0 unprocessed (1 account, 2 regions)"
+            "GuardDuty onboarding: 2 invited, 0 enabled through the organisation, 0 already members, 0 need action, 0 unprocessed (1 account, 2 regions)"
         );
         for region in [US, EU] {
             assert!(
@@ -183,7 +183,7 @@ async fn the_manual_sample_uses_given_emails_and_looks_up_the_rest() {
     let (subject, html) = the_email(&world).await;
     assert_eq!(
         subject,
-        "GuardDuty onboarding: 4 invited, 0 already members, 1 unprocessed (2 accounts, 2 regions)"
+        "GuardDuty onboarding: 4 invited, 0 enabled through the organisation, 0 already members, 0 need action, 1 unprocessed (2 accounts, 2 regions)"
     );
     assert!(html.contains("<tr><td>555555555555</td><td>all</td><td>UNPROCESSED</td><td>step=lookup</td><td>AccountNotFoundException: "), "{html}");
 }
@@ -453,7 +453,7 @@ async fn unprocessed_accounts_and_rejected_entries_are_reported_verbatim() {
     );
     assert_eq!(
         outcome_of(&response, US, "444444444444"),
-        &Outcome::AlreadyMember {
+        &Outcome::NeedsAction {
             status: "EmailVerificationFailed".into()
         }
     );
@@ -492,7 +492,7 @@ async fn unprocessed_accounts_and_rejected_entries_are_reported_verbatim() {
     );
 
     let (_, html) = the_email(&world).await;
-    assert!(html.contains("<td>444444444444</td><td>us-east-1</td><td>MEMBER</td><td>status=EmailVerificationFailed</td><td></td><td>The invitation email could not be verified"), "{html}");
+    assert!(html.contains("<td>444444444444</td><td>us-east-1</td><td>NEEDS_ACTION</td><td>status=EmailVerificationFailed</td><td></td><td>The invitation email could not be verified"), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>"));
     assert!(html.contains("own account"));
 }
@@ -511,10 +511,11 @@ async fn a_create_members_result_is_reported_verbatim() {
         "arn:aws:lambda:us-east-1:111111111111:function:onboarder".into();
     let event = json!({"accounts": [{"accountId": ADMIN_ACCOUNT, "email": "admin@example.com"}]});
 
-    let response = onboarder
-        .handle(lambda_runtime::LambdaEvent::new(event, context))
+    let response: Invoked = onboarder
+        .run(lambda_runtime::LambdaEvent::new(event, context))
         .await
-        .expect("succeeds");
+        .expect("succeeds")
+        .into();
 
     let Outcome::Unprocessed {
         step: Step::Create,

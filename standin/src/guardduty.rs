@@ -20,6 +20,10 @@ pub mod results {
     pub const NOT_A_MEMBER: &str = "The request is rejected because the given account ID is not an associated member of account the current account.";
     pub const DETECTOR_NOT_OWNED: &str =
         "The request is rejected because the input detectorId is not owned by the current account.";
+    /// An organisation call by an account that is not the delegated administrator (the text
+    /// a public report quotes for UpdateOrganizationConfiguration).
+    pub const NOT_DELEGATED_ADMIN: &str =
+        "The request failed because you do not have required AWS Organization master permission.";
 }
 
 /// The API model's limits.
@@ -120,8 +124,22 @@ pub(crate) fn answer(
         Operation::InviteMembers => invite_members(state, region, body, call),
         Operation::GetMembers => get_members(state, region, body, call),
         Operation::ListMembers => Ok(list_members(state, region)),
+        Operation::DescribeOrganizationConfiguration => {
+            Ok(describe_organization_configuration(state, region))
+        }
     };
     result.unwrap_or_else(|answer| answer)
+}
+
+fn describe_organization_configuration(state: &State, region: &str) -> Answer {
+    if !state.delegated_regions.contains(region) {
+        return bad_request(results::NOT_DELEGATED_ADMIN.to_owned());
+    }
+    Answer::Ok(json!({
+        "autoEnable": false,
+        "memberAccountLimitReached": false,
+        "autoEnableOrganizationMembers": "NONE",
+    }))
 }
 
 fn list_detectors(state: &State, region: &str) -> Answer {
@@ -152,6 +170,10 @@ fn create_members(
         }
     }
     let admin = state.admin_account.clone();
+    // As the delegated administrator, CreateMembers associates an organisation account
+    // directly; an account outside the organisation still needs an invitation.
+    let delegated = state.delegated_regions.contains(region);
+    let organization = state.organization_accounts.clone();
     let members = state.members.entry(region.to_owned()).or_default();
     let mut rejected = Vec::new();
     for detail in input.account_details {
@@ -160,12 +182,17 @@ fn create_members(
         } else if members.contains_key(&detail.account_id) {
             rejected.push(unprocessed(&detail.account_id, results::ALREADY_MEMBER));
         } else {
+            let status = if delegated && organization.contains(&detail.account_id) {
+                "Enabled"
+            } else {
+                "Created"
+            };
             members.insert(
                 detail.account_id.clone(),
                 Member {
                     account_id: detail.account_id,
                     email: detail.email,
-                    relationship_status: "Created".to_owned(),
+                    relationship_status: status.to_owned(),
                 },
             );
         }

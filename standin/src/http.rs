@@ -40,6 +40,7 @@ fn route(method: &Method, path: &str) -> Option<(Operation, Option<String>)> {
         (&Method::GET, ["detector"]) => return Some((Operation::ListDetectors, None)),
         (&Method::POST, ["detector", _, "member"]) => Operation::CreateMembers,
         (&Method::GET, ["detector", _, "member"]) => Operation::ListMembers,
+        (&Method::GET, ["detector", _, "admin"]) => Operation::DescribeOrganizationConfiguration,
         (&Method::POST, ["detector", _, "member", "invite"]) => Operation::InviteMembers,
         (&Method::POST, ["detector", _, "member", "get"]) => Operation::GetMembers,
         _ => return None,
@@ -74,10 +75,11 @@ fn error_response(
     subtype: &str,
     message: &str,
 ) -> Response<Full<Bytes>> {
+    // The model's error shapes have `message` and `type`; the service also sends `__type`.
     json_response(
         status,
         Some(error_type),
-        &json!({ "message": message, "__type": subtype }),
+        &json!({ "message": message, "type": subtype, "__type": subtype }),
     )
 }
 
@@ -174,7 +176,11 @@ fn respond(
             },
         ),
     };
-    if call.account_ids.is_empty() && operation != Operation::ListDetectors {
+    let carries_accounts = matches!(
+        operation,
+        Operation::CreateMembers | Operation::InviteMembers | Operation::GetMembers
+    );
+    if call.account_ids.is_empty() && carries_accounts {
         // A faulted request was not parsed by the operation; record what it carried anyway.
         call.account_ids = account_ids_in(body);
     }
@@ -210,6 +216,8 @@ pub(crate) fn snapshot(state: &State) -> Value {
     json!({
         "adminAccount": state.admin_account,
         "detectors": state.detectors,
+        "delegatedRegions": state.delegated_regions,
+        "organizationAccounts": state.organization_accounts,
         "members": state.members,
         "calls": state.calls,
         "invitations": state.invitations,

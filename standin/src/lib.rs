@@ -10,7 +10,7 @@
 mod guardduty;
 mod http;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -24,6 +24,7 @@ pub use guardduty::results;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Operation {
     ListDetectors,
+    DescribeOrganizationConfiguration,
     CreateMembers,
     InviteMembers,
     GetMembers,
@@ -131,6 +132,11 @@ pub struct Settings {
 pub(crate) struct State {
     pub(crate) admin_account: String,
     pub(crate) detectors: BTreeMap<String, String>,
+    /// Regions where the administrator is the organisation's delegated administrator.
+    pub(crate) delegated_regions: BTreeSet<String>,
+    /// The organisation's accounts: `CreateMembers` by a delegated administrator associates
+    /// them directly.
+    pub(crate) organization_accounts: BTreeSet<String>,
     /// region → account id → member.
     pub(crate) members: BTreeMap<String, BTreeMap<String, Member>>,
     pub(crate) calls: Vec<Call>,
@@ -256,6 +262,20 @@ impl Standin {
                     relationship_status: status.to_owned(),
                 },
             );
+    }
+
+    /// Makes the administrator the organisation's delegated administrator in `regions`, for an
+    /// organisation of `accounts`. There, `CreateMembers` associates an organisation account
+    /// directly (its status becomes `Enabled`, no invitation), and
+    /// `DescribeOrganizationConfiguration` answers; elsewhere it is refused.
+    pub fn delegate(&self, regions: &[&str], accounts: &[&str]) {
+        let mut state = self.state();
+        state
+            .delegated_regions
+            .extend(regions.iter().map(|r| (*r).to_owned()));
+        state
+            .organization_accounts
+            .extend(accounts.iter().map(|a| (*a).to_owned()));
     }
 
     /// Delays every member-API answer by `latency`, as the real service would take its time.

@@ -17,7 +17,9 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_guardduty::config::{Credentials, Region};
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use lambda_runtime::{Context, LambdaEvent};
-use onboarder::{Config, HandlerError, Onboarder, Response};
+use onboarder::outcome::{AccountOutcome, Counts, RegionOutcome};
+use onboarder::response::Delivery;
+use onboarder::{Config, HandlerError, Onboarder, Response, Run};
 use serde_json::Value;
 use standin::{Settings, Standin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -173,7 +175,7 @@ pub const TEST_LIMITS: Limits = Limits {
     connect_timeout: Duration::from_secs(2),
     attempt_timeout: Duration::from_secs(5),
     operation_timeout: Duration::from_secs(20),
-    reserve: Duration::from_secs(25),
+    report_time: Duration::from_secs(20),
 };
 
 /// Everything one test needs: moto, the stand-in, the SDK configuration.
@@ -372,9 +374,48 @@ pub async fn the_email(world: &World) -> (String, String) {
     )
 }
 
+/// What an invocation did: every account's outcome (as the library keeps it) and the JSON
+/// response Lambda would return.
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    pub trigger: String,
+    pub ignored: Option<String>,
+    pub counts: Counts,
+    pub not_attempted: Vec<AccountOutcome>,
+    pub regions: Vec<RegionOutcome>,
+    pub report: Delivery,
+    /// The handler's answer, as `Onboarder::handle` builds it from the same run.
+    pub response: Response,
+}
+
+impl From<Run> for Invoked {
+    fn from(run: Run) -> Invoked {
+        Invoked {
+            trigger: run.summary.trigger.clone(),
+            ignored: run.ignored.clone(),
+            counts: run.summary.counts(),
+            not_attempted: run.summary.not_attempted.clone(),
+            regions: run.summary.regions.clone(),
+            report: run.report.clone(),
+            response: Response::from(run),
+        }
+    }
+}
+
 /// Invokes the handler as Lambda would, from the function's ARN.
-pub async fn invoke(onboarder: &Onboarder, event: Value) -> Result<Response, HandlerError> {
-    onboarder.handle(LambdaEvent::new(event, context(0))).await
+pub async fn invoke(onboarder: &Onboarder, event: Value) -> Result<Invoked, HandlerError> {
+    invoke_context(onboarder, event, context(0)).await
+}
+
+async fn invoke_context(
+    onboarder: &Onboarder,
+    event: Value,
+    context: Context,
+) -> Result<Invoked, HandlerError> {
+    onboarder
+        .run(LambdaEvent::new(event, context))
+        .await
+        .map(Invoked::from)
 }
 
 /// As [`invoke`], with a Lambda deadline `timeout` from now.
@@ -382,14 +423,12 @@ pub async fn invoke_with_timeout(
     onboarder: &Onboarder,
     event: Value,
     timeout: Duration,
-) -> Result<Response, HandlerError> {
+) -> Result<Invoked, HandlerError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("the clock is after 1970");
     let deadline_ms = (now + timeout).as_millis() as u64;
-    onboarder
-        .handle(LambdaEvent::new(event, context(deadline_ms)))
-        .await
+    invoke_context(onboarder, event, context(deadline_ms)).await
 }
 
 fn context(deadline_ms: u64) -> Context {

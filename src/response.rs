@@ -1,0 +1,334 @@
+//! The handler's JSON answer, bounded for Lambda's 6 MB response limit: the counts, each
+//! region's counts, every row that needs a person (grouped by region, step or status, and
+//! result), and whether the report went out. Successes are counted, not listed: the email and,
+//! when it could not be sent, the function's log carry every row.
+
+use serde::Serialize;
+
+use crate::guardduty::Administration;
+use crate::outcome::{AccountOutcome, Counts, Outcome, Step, Summary};
+use crate::report;
+
+/// The most bytes the attention groups may take in a response: a third of Lambda's 6 MB.
+pub const ATTENTION_BUDGET: usize = 2_000_000;
+
+/// Whether the report went out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub sent: bool,
+    /// SES's message id, when sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Why it was not sent, when not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Delivery {
+    pub fn skipped(reason: &str) -> Delivery {
+        Delivery {
+            sent: false,
+            message_id: None,
+            reason: Some(reason.to_owned()),
+        }
+    }
+}
+
+/// One region's counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegionCounts {
+    pub region: String,
+    pub detector_id: Option<String>,
+    pub administration: Option<Administration>,
+    pub invited: usize,
+    pub enabled_by_organization: usize,
+    pub already_member: usize,
+    pub needs_action: usize,
+    pub unprocessed: usize,
+}
+
+/// Accounts that need a person for the same reason in the same region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttentionGroup {
+    /// The region, or `all` for accounts stopped before any region.
+    pub region: String,
+    /// `needs_action` or `unprocessed`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+    /// The member's relationship status, for `needs_action`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The service's result verbatim, for `unprocessed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'static str>,
+    pub accounts: Vec<String>,
+}
+
+/// The handler's JSON answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Response {
+    pub trigger: String,
+    pub event_id: Option<String>,
+    /// Why nothing was done, for an event that needs no onboarding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+    pub counts: Counts,
+    pub regions: Vec<RegionCounts>,
+    /// Every row that needs a person, grouped; see [`Response::attention_omitted`].
+    pub attention: Vec<AttentionGroup>,
+    /// Rows left out of `attention` to keep the response under its size bound (0 almost
+    /// always): the report and the log have them.
+    pub attention_omitted: usize,
+    pub report: Delivery,
+}
+
+impl Response {
+    /// The answer for an event that needs no onboarding.
+    pub fn ignored(trigger: String, event_id: Option<String>, reason: String) -> Response {
+        Response {
+            trigger,
+            event_id,
+            ignored: Some(reason),
+            counts: Counts::default(),
+            regions: Vec::new(),
+            attention: Vec::new(),
+            attention_omitted: 0,
+            report: Delivery::skipped("the event needs no onboarding"),
+        }
+    }
+
+    /// The answer for a run: its counts and its attention rows, within [`ATTENTION_BUDGET`].
+    pub fn of(summary: Summary, report: Delivery) -> Response {
+        let regions = summary
+            .regions
+            .iter()
+            .map(|r| {
+                let mut counts = RegionCounts {
+                    region: r.region.clone(),
+                    detector_id: r.detector_id.clone(),
+                    administration: r.administration,
+                    invited: 0,
+                    enabled_by_organization: 0,
+                    already_member: 0,
+                    needs_action: 0,
+                    unprocessed: 0,
+                };
+                for a in &r.accounts {
+                    match a.outcome {
+                        Outcome::Invited => counts.invited += 1,
+                        Outcome::EnabledByOrganization => counts.enabled_by_organization += 1,
+                        Outcome::AlreadyMember { .. } => counts.already_member += 1,
+                        Outcome::NeedsAction { .. } => counts.needs_action += 1,
+                        Outcome::Unprocessed { .. } => counts.unprocessed += 1,
+                    }
+                }
+                counts
+            })
+            .collect();
+        let rows = summary.not_attempted.iter().map(|a| ("all", a)).chain(
+            summary
+                .regions
+                .iter()
+                .flat_map(|r| r.accounts.iter().map(|a| (r.region.as_str(), a))),
+        );
+        let (attention, attention_omitted) = group(rows, ATTENTION_BUDGET);
+        Response {
+            counts: summary.counts(),
+            trigger: summary.trigger,
+            event_id: summary.event_id,
+            ignored: None,
+            regions,
+            attention,
+            attention_omitted,
+            report,
+        }
+    }
+}
+
+/// Groups the rows that need attention, in the order they first appear, within `budget` bytes
+/// of JSON; returns the groups and how many rows did not fit.
+fn group<'a>(
+    rows: impl Iterator<Item = (&'a str, &'a AccountOutcome)>,
+    budget: usize,
+) -> (Vec<AttentionGroup>, usize) {
+    let mut groups: Vec<AttentionGroup> = Vec::new();
+    let mut index: std::collections::HashMap<(String, &'a Outcome), usize> =
+        std::collections::HashMap::new();
+    let mut used = 2;
+    let mut omitted = 0;
+    for (region, row) in rows {
+        if !row.outcome.needs_attention() {
+            continue;
+        }
+        // An account id in a group's list: its quotes and a comma.
+        let cost = serde_json::to_string(&row.account_id).map_or(64, |s| s.len() + 1);
+        let key = (region.to_owned(), &row.outcome);
+        if let Some(&i) = index.get(&key) {
+            if used + cost > budget {
+                omitted += 1;
+                continue;
+            }
+            used += cost;
+            groups[i].accounts.push(row.account_id.clone());
+            continue;
+        }
+        let new = new_group(region, &row.outcome, row.account_id.clone());
+        let cost = serde_json::to_string(&new).map_or(budget, |s| s.len() + 1);
+        if used + cost > budget {
+            omitted += 1;
+            continue;
+        }
+        used += cost;
+        index.insert(key, groups.len());
+        groups.push(new);
+    }
+    (groups, omitted)
+}
+
+fn new_group(region: &str, outcome: &Outcome, account: String) -> AttentionGroup {
+    let (kind, step, status, result, action) = match outcome {
+        Outcome::NeedsAction { status } => (
+            "needs_action",
+            None,
+            Some(status.clone()),
+            None,
+            report::status_action(status),
+        ),
+        Outcome::Unprocessed { step, result } => (
+            "unprocessed",
+            Some(*step),
+            None,
+            Some(result.clone()),
+            report::result_action(*step, result),
+        ),
+        _ => ("other", None, None, None, None),
+    };
+    AttentionGroup {
+        region: region.to_owned(),
+        outcome: kind,
+        step,
+        status,
+        result,
+        action,
+        accounts: vec![account],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::RegionOutcome;
+
+    fn summary(
+        accounts: usize,
+        regions: usize,
+        every: impl Fn(usize, usize) -> Outcome,
+    ) -> Summary {
+        Summary {
+            trigger: "manual invoke".into(),
+            event_id: None,
+            not_attempted: vec![AccountOutcome::unprocessed(
+                "12345",
+                Step::Validate,
+                "the account id must be exactly 12 digits",
+            )],
+            regions: (0..regions)
+                .map(|r| RegionOutcome {
+                    region: format!("region-{r}"),
+                    detector_id: Some(format!("d{r}")),
+                    administration: Some(Administration::Invitation),
+                    accounts: (0..accounts)
+                        .map(|a| AccountOutcome {
+                            account_id: format!("{:012}", 200_000_000_000usize + a),
+                            account_name: Some("a name".into()),
+                            outcome: every(a, r),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn size(response: &Response) -> usize {
+        serde_json::to_string(response).unwrap().len()
+    }
+
+    #[test]
+    fn successes_are_counted_and_attention_rows_grouped() {
+        let s = summary(4, 2, |a, r| match (a, r) {
+            (0, _) => Outcome::Invited,
+            (1, 0) => Outcome::NeedsAction {
+                status: "Resigned".into(),
+            },
+            (1, 1) => Outcome::EnabledByOrganization,
+            _ => Outcome::Unprocessed {
+                step: Step::Invite,
+                result: "InviteMembers failed: ThrottlingException: Rate exceeded".into(),
+            },
+        });
+        let response = Response::of(s, Delivery::skipped("test"));
+        assert_eq!(response.counts.invited, 2);
+        assert_eq!(response.counts.needs_action, 1);
+        assert_eq!(response.counts.enabled_by_organization, 1);
+        assert_eq!(response.counts.unprocessed, 5);
+        assert_eq!(response.regions[0].needs_action, 1);
+        assert_eq!(response.regions[1].enabled_by_organization, 1);
+        let groups: Vec<(&str, &str, usize)> = response
+            .attention
+            .iter()
+            .map(|g| (g.region.as_str(), g.outcome, g.accounts.len()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("all", "unprocessed", 1),
+                ("region-0", "needs_action", 1),
+                ("region-0", "unprocessed", 2),
+                ("region-1", "unprocessed", 2),
+            ]
+        );
+        assert!(response.attention[1].action.is_some());
+        assert!(response.attention[2].action.unwrap().contains("throttled"));
+        assert_eq!(response.attention_omitted, 0);
+    }
+
+    #[test]
+    fn five_thousand_accounts_in_seventeen_regions_stay_well_under_six_mb() {
+        // Everything failed, one shared result per region: every row is listed.
+        let hung = Response::of(
+            summary(5_000, 17, |_, _| Outcome::Unprocessed {
+                step: Step::Check,
+                result: crate::limits::CUT_OFF.into(),
+            }),
+            Delivery::skipped("test"),
+        );
+        assert_eq!(hung.attention_omitted, 0);
+        let listed: usize = hung.attention.iter().map(|g| g.accounts.len()).sum();
+        assert_eq!(listed, 5_000 * 17 + 1);
+        assert!(size(&hung) < 3_000_000, "{}", size(&hung));
+        // Every row with its own result: bounded, and the rest counted.
+        let unique = Response::of(
+            summary(5_000, 17, |a, r| Outcome::Unprocessed {
+                step: Step::Create,
+                result: format!(
+                    "a result of {a} in {r} that is long enough to add up: {}",
+                    "x".repeat(100)
+                ),
+            }),
+            Delivery::skipped("test"),
+        );
+        let listed: usize = unique.attention.iter().map(|g| g.accounts.len()).sum();
+        assert!(unique.attention_omitted > 0);
+        assert_eq!(listed + unique.attention_omitted, 5_000 * 17 + 1);
+        assert!(size(&unique) < 3_000_000, "{}", size(&unique));
+        // All invited: a few hundred bytes.
+        let fine = Response::of(
+            summary(5_000, 17, |_, _| Outcome::Invited),
+            Delivery::skipped("t"),
+        );
+        assert!(size(&fine) < 5_000, "{}", size(&fine));
+    }
+}
