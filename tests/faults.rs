@@ -313,8 +313,13 @@ async fn the_next_invocation_of_the_same_process_works() {
     assert_eq!(invitation_counts(&world).len(), 4);
 }
 
+/// Two deliveries of the same accounts at once (the template runs one at a time, but the code
+/// must not rely on it): both race between `GetMembers` and `CreateMembers`/`InviteMembers`.
+/// The loser's "already a member" / "already invited" results are resolved by re-reading the
+/// status: both responses and both reports name every account, none as unprocessed, and each
+/// account is invited once per region.
 #[tokio::test]
-async fn two_concurrent_deliveries_send_one_invitation_per_account_and_region() {
+async fn two_concurrent_deliveries_both_report_every_account_and_none_as_unprocessed() {
     let world = World::start().await;
     world.verify_sender().await;
     world.standin.set_latency(Duration::from_millis(20));
@@ -330,10 +335,99 @@ async fn two_concurrent_deliveries_send_one_invitation_per_account_and_region() 
         counts.values().all(|&n| n == 1),
         "one invitation per account and region"
     );
-    // Every account has an outcome in both responses; none is lost.
-    for response in [&a, &b] {
-        assert_eq!(rows(response, US).len() + rows(response, EU).len(), 150);
+    // The race happened: both runs created the same accounts.
+    let created = world
+        .standin
+        .calls()
+        .iter()
+        .filter(|c| c.operation == Operation::CreateMembers)
+        .flat_map(|c| c.account_ids.clone())
+        .count();
+    assert_eq!(
+        created, 300,
+        "both runs sent every account to CreateMembers"
+    );
+    let mut invited_by_either = 0;
+    for run in [&a, &b] {
+        assert_eq!(run.counts.unprocessed, 0, "{:?}", run.response.attention);
+        assert_eq!(run.counts.needs_action, 0);
+        assert!(run.response.attention.is_empty());
+        for region in [US, EU] {
+            let rows = rows(run, region);
+            assert_eq!(rows.len(), 75, "every account has a row in {region}");
+            for row in rows {
+                match &row.outcome {
+                    Outcome::Invited => invited_by_either += 1,
+                    Outcome::AlreadyMember { status } if status == "Invited" => {}
+                    other => panic!("{} in {region}: {other:?}", row.account_id),
+                }
+            }
+        }
+        assert!(run.report.sent);
     }
+    assert_eq!(
+        invited_by_either, 150,
+        "each account invited by exactly one run"
+    );
+    let messages = world.moto.sent_messages().await;
+    assert_eq!(messages.len(), 2, "both reports went out");
+    for m in &messages {
+        let subject = m["subject"].as_str().unwrap_or_default();
+        assert!(
+            subject.contains("0 need action, 0 unprocessed (75 accounts, 2 regions)"),
+            "{subject}"
+        );
+        let body = m["body"].as_str().unwrap_or_default();
+        assert!(!body.contains("UNPROCESSED"), "{body}");
+    }
+}
+
+/// The deadline holds with the production timeouts (10 s per attempt, 45 s per call): a hung
+/// endpoint and a 20 s Lambda timeout. The hung call is abandoned when the report must start,
+/// the report goes out naming the hung region's accounts, and the function answers in time.
+#[tokio::test]
+async fn a_hung_endpoint_against_a_twenty_second_deadline_still_reports_in_time() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    world
+        .standin
+        .inject(Fault::always(Operation::GetMembers, US, FaultKind::Hang));
+    let onboarder = world.onboarder_with(&world.sdk, &[], Limits::default());
+    let started = Instant::now();
+
+    let response = invoke_with_timeout(&onboarder, manual(3, true), Duration::from_secs(20))
+        .await
+        .expect("the report goes out");
+
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(19), "answered after {took:?}");
+    assert!(response.report.sent, "{:?}", response.report);
+    for row in rows(&response, US) {
+        assert_eq!(
+            row.outcome,
+            Outcome::Unprocessed {
+                step: Step::Check,
+                result: CUT_OFF.into()
+            }
+        );
+    }
+    assert!(
+        rows(&response, EU)
+            .iter()
+            .all(|r| r.outcome == Outcome::Invited)
+    );
+    let (subject, html) = the_email(&world).await;
+    assert!(subject.contains("3 unprocessed"), "{subject}");
+    for row in rows(&response, US) {
+        assert!(
+            html.contains(&format!(
+                "<td>{}</td><td>us-east-1</td><td>UNPROCESSED</td><td>step=check</td>",
+                row.account_id
+            )),
+            "{html}"
+        );
+    }
+    eprintln!("a hung endpoint and a 20 s Lambda timeout: answered in {took:?}");
 }
 
 /// Members that are not monitored (every status but Created, Invited and Enabled) are news:

@@ -4,6 +4,7 @@
 mod support;
 
 use onboarder::HandlerError;
+use onboarder::guardduty::Administration;
 use onboarder::outcome::{Outcome, Step};
 use serde_json::{Value, json};
 use standin::{Call, Fault, FaultKind, Operation, results};
@@ -632,4 +633,121 @@ async fn an_account_name_is_shown_and_escaped() {
         html.contains("<td>&lt;script&gt;alert(&#39;owned&#39;)&lt;/script&gt;</td></tr>"),
         "{html}"
     );
+}
+
+/// As the organisation's delegated administrator in us-east-1 (and by invitation in
+/// eu-west-1): organisation accounts are enabled by `CreateMembers` and never invited there;
+/// an account outside the organisation is still invited; nothing is unprocessed. A second run
+/// in the same process asks no more and invites no one.
+#[tokio::test]
+async fn a_delegated_administrator_enables_organisation_accounts_and_invites_the_others() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    let (org_a, org_b, outside) = ("222222222222", "333333333333", "444444444444");
+    world.standin.delegate(&[US], &[org_a, org_b]);
+    let onboarder = world.onboarder(&[]);
+    let accounts: Vec<Value> = [org_a, org_b, outside]
+        .iter()
+        .map(|id| json!({"accountId": id, "email": format!("{id}@example.com")}))
+        .collect();
+    let event = json!({ "accounts": accounts });
+
+    let response = invoke(&onboarder, event.clone()).await.expect("succeeds");
+
+    assert_eq!(
+        outcome_of(&response, US, org_a),
+        &Outcome::EnabledByOrganization
+    );
+    assert_eq!(
+        outcome_of(&response, US, org_b),
+        &Outcome::EnabledByOrganization
+    );
+    assert_eq!(outcome_of(&response, US, outside), &Outcome::Invited);
+    for id in [org_a, org_b, outside] {
+        assert_eq!(
+            outcome_of(&response, EU, id),
+            &Outcome::Invited,
+            "eu-west-1 invites"
+        );
+    }
+    assert_eq!(response.counts.enabled_by_organization, 2);
+    assert_eq!(response.counts.invited, 4);
+    assert_eq!(response.counts.attention(), 0);
+    let administration: Vec<_> = response
+        .response
+        .regions
+        .iter()
+        .map(|r| (r.region.as_str(), r.administration))
+        .collect();
+    assert_eq!(
+        administration,
+        [
+            (US, Some(Administration::DelegatedAdministrator)),
+            (EU, Some(Administration::Invitation))
+        ]
+    );
+    let calls = world.standin.calls();
+    let us_invited: Vec<String> = calls
+        .iter()
+        .filter(|c| c.region == US && c.operation == Operation::InviteMembers)
+        .flat_map(|c| c.account_ids.clone())
+        .collect();
+    assert_eq!(
+        us_invited,
+        [outside],
+        "organisation accounts are never invited"
+    );
+    assert_eq!(
+        ops(&calls, US),
+        [
+            Operation::DescribeOrganizationConfiguration,
+            Operation::GetMembers,
+            Operation::CreateMembers,
+            Operation::GetMembers,
+            Operation::InviteMembers
+        ]
+    );
+    assert_eq!(
+        ops(&calls, EU),
+        [
+            Operation::ListDetectors,
+            Operation::GetMembers,
+            Operation::CreateMembers,
+            Operation::InviteMembers
+        ],
+        "by invitation (DescribeOrganizationConfiguration refused): no re-read"
+    );
+    let (subject, html) = the_email(&world).await;
+    assert!(
+        subject.starts_with("GuardDuty onboarding: 4 invited, 2 enabled through the organisation, 0 already members, 0 need action, 0 unprocessed"),
+        "{subject}"
+    );
+    assert!(
+        html.contains(&format!(
+            "<td>{org_a}</td><td>us-east-1</td><td>ENABLED</td><td>via=organization</td>"
+        )),
+        "{html}"
+    );
+
+    let before = world.standin.calls().len();
+    let again = invoke(&onboarder, event).await.expect("succeeds");
+    let calls = world.standin.calls();
+    assert!(
+        !calls[before..]
+            .iter()
+            .any(|c| c.operation == Operation::DescribeOrganizationConfiguration),
+        "the administration is learnt once per process"
+    );
+    assert!(
+        !calls[before..]
+            .iter()
+            .any(|c| c.operation == Operation::InviteMembers)
+    );
+    assert_eq!(
+        outcome_of(&again, US, org_a),
+        &Outcome::AlreadyMember {
+            status: "Enabled".into()
+        }
+    );
+    assert_eq!(again.counts.attention(), 0);
 }
