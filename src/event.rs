@@ -240,11 +240,17 @@ struct HandshakeResponse {
 #[derive(Debug, Deserialize)]
 struct Handshake {
     #[serde(default)]
+    arn: Option<String>,
+    #[serde(default)]
     action: Option<String>,
     #[serde(default)]
     state: Option<String>,
     #[serde(default)]
     parties: Vec<HandshakeParty>,
+    /// Nested `{type, value, resources}` entries; an invitation names the account in one of
+    /// type `ACCOUNT`.
+    #[serde(default)]
+    resources: Vec<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -260,6 +266,11 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
         .pointer("/detail/errorCode")
         .and_then(Value::as_str)
         .map(|c| printable(c, 80));
+    // AcceptHandshake is called, and logged, by the account that joins.
+    let caller = event
+        .pointer("/detail/userIdentity/accountId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let parsed: EventBridgeEvent<AWSAPICall<Value, Value>> = envelope(event, &trigger)?;
     let event_id = parsed.id;
     let ignored = |reason: String| {
@@ -301,27 +312,52 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
             printable(state, 40)
         ));
     }
-    let entries: Vec<Entry> = handshake
-        .parties
-        .into_iter()
-        .filter(|p| p.kind.eq_ignore_ascii_case("ACCOUNT"))
-        .map(|p| {
-            Entry::Account(RawAccount {
-                account_id: p.id,
-                email: None,
-            })
-        })
-        .collect();
-    if entries.is_empty() {
+    let Some(account_id) = joining_account(&handshake, caller) else {
         return Err(EventError(format!(
-            "received a {trigger} event whose handshake has no party of type ACCOUNT; expected responseElements.handshake.parties to name the joining account"
+            "received a {trigger} event that names no joining account: no handshake party or resource of type ACCOUNT, and no caller account other than the organisation's management account; invoke the function manually with {{\"accounts\":[{{\"accountId\":\"...\"}}]}}"
         )));
-    }
+    };
+    let entries = vec![Entry::Account(RawAccount {
+        account_id,
+        email: None,
+    })];
     Ok(Received {
         trigger,
         event_id,
         action: Action::Onboard(entries),
     })
+}
+
+/// The account that joined through an accepted invitation. An invitation sent to an account
+/// id names it as a party of type `ACCOUNT`; one sent to an address has an `EMAIL` party
+/// instead, and the account is then read from the handshake's resources of type `ACCOUNT`, or
+/// else from the caller of `AcceptHandshake`, which is the joining account itself (never the
+/// management account, whose id is in the handshake's ARN).
+fn joining_account(handshake: &Handshake, caller: Option<String>) -> Option<String> {
+    if let Some(party) = handshake
+        .parties
+        .iter()
+        .find(|p| p.kind.eq_ignore_ascii_case("ACCOUNT"))
+    {
+        return Some(party.id.clone());
+    }
+    let mut stack: Vec<&Value> = handshake.resources.iter().collect();
+    while let Some(resource) = stack.pop() {
+        let kind = resource.get("type").and_then(Value::as_str).unwrap_or("");
+        if kind.eq_ignore_ascii_case("ACCOUNT")
+            && let Some(id) = resource.get("value").and_then(Value::as_str)
+        {
+            return Some(id.to_owned());
+        }
+        if let Some(nested) = resource.get("resources").and_then(Value::as_array) {
+            stack.extend(nested);
+        }
+    }
+    let management = handshake
+        .arn
+        .as_deref()
+        .and_then(crate::account::AccountId::from_arn);
+    caller.filter(|c| management.as_ref().is_none_or(|m| m.as_str() != c))
 }
 
 /// Where `AccountJoinedOrganization` may carry the joining account. AWS has published no sample
@@ -563,6 +599,34 @@ mod tests {
         assert!(
             matches!(parse(features).unwrap().action, Action::Ignore(r) if r.contains("ENABLE_ALL_FEATURES"))
         );
+    }
+
+    #[test]
+    fn a_handshake_sent_to_an_address_takes_the_account_from_the_event() {
+        let mut event = sample("handshake");
+        let handshake = &mut event["detail"]["responseElements"]["handshake"];
+        handshake["parties"] = json!([
+            {"type": "ORGANIZATION", "id": "o-aa111bb222"},
+            {"type": "EMAIL", "id": "new.owner@example.com"}
+        ]);
+        assert_eq!(
+            onboard_ids(&parse(event.clone()).unwrap()),
+            vec!["333333333333"],
+            "from the handshake's resources"
+        );
+
+        let handshake = &mut event["detail"]["responseElements"]["handshake"];
+        handshake["resources"] = json!([{"type": "ORGANIZATION", "value": "o-aa111bb222"}]);
+        assert_eq!(
+            onboard_ids(&parse(event.clone()).unwrap()),
+            vec!["333333333333"],
+            "from the account that accepted"
+        );
+
+        // The management account (the handshake ARN's) is never taken for the joining one.
+        event["detail"]["userIdentity"]["accountId"] = json!("111111111111");
+        let e = parse(event).unwrap_err().to_string();
+        assert!(e.contains("names no joining account"), "{e}");
     }
 
     #[test]
