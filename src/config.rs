@@ -66,7 +66,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "REPORT_WHEN",
         parameter: "ReportWhen",
-        meaning: "`always`, `unprocessed` (only when an account was not processed) or `never`.",
+        meaning: "`always`, `unprocessed` (only when an account was not processed or a member needs action) or `never`.",
         default: "always",
         template_default: "always",
     },
