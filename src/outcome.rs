@@ -139,20 +139,38 @@ impl Summary {
             accounts: self.regions.first().map_or(0, |r| r.accounts.len()),
             ..Counts::default()
         };
-        for outcome in self.regions.iter().flat_map(|r| &r.accounts) {
-            match outcome.outcome {
-                Outcome::Invited => counts.invited += 1,
-                Outcome::EnabledByOrganization => counts.enabled_by_organization += 1,
-                Outcome::AlreadyMember { .. } => counts.already_member += 1,
-                Outcome::NeedsAction { .. } => counts.needs_action += 1,
-                Outcome::Unprocessed { .. } => counts.unprocessed += 1,
-            }
+        for row in self.regions.iter().flat_map(|r| &r.accounts) {
+            counts.tally(&row.outcome);
         }
         counts
     }
 }
 
 impl Counts {
+    /// The counts of one region's rows.
+    pub fn of_region(region: &RegionOutcome) -> Counts {
+        let mut counts = Counts {
+            accounts: region.accounts.len(),
+            regions: 1,
+            ..Counts::default()
+        };
+        for row in &region.accounts {
+            counts.tally(&row.outcome);
+        }
+        counts
+    }
+
+    /// Counts one outcome.
+    pub fn tally(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Invited => self.invited += 1,
+            Outcome::EnabledByOrganization => self.enabled_by_organization += 1,
+            Outcome::AlreadyMember { .. } => self.already_member += 1,
+            Outcome::NeedsAction { .. } => self.needs_action += 1,
+            Outcome::Unprocessed { .. } => self.unprocessed += 1,
+        }
+    }
+
     /// Rows a person has to look at: unprocessed, or members that are not monitored.
     pub fn attention(&self) -> usize {
         self.unprocessed + self.needs_action

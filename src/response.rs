@@ -40,11 +40,8 @@ pub struct RegionCounts {
     pub region: String,
     pub detector_id: Option<String>,
     pub administration: Option<Administration>,
-    pub invited: usize,
-    pub enabled_by_organization: usize,
-    pub already_member: usize,
-    pub needs_action: usize,
-    pub unprocessed: usize,
+    #[serde(flatten)]
+    pub counts: Counts,
 }
 
 /// Accounts that need a person for the same reason in the same region.
@@ -105,27 +102,11 @@ impl Response {
         let regions = summary
             .regions
             .iter()
-            .map(|r| {
-                let mut counts = RegionCounts {
-                    region: r.region.clone(),
-                    detector_id: r.detector_id.clone(),
-                    administration: r.administration,
-                    invited: 0,
-                    enabled_by_organization: 0,
-                    already_member: 0,
-                    needs_action: 0,
-                    unprocessed: 0,
-                };
-                for a in &r.accounts {
-                    match a.outcome {
-                        Outcome::Invited => counts.invited += 1,
-                        Outcome::EnabledByOrganization => counts.enabled_by_organization += 1,
-                        Outcome::AlreadyMember { .. } => counts.already_member += 1,
-                        Outcome::NeedsAction { .. } => counts.needs_action += 1,
-                        Outcome::Unprocessed { .. } => counts.unprocessed += 1,
-                    }
-                }
-                counts
+            .map(|r| RegionCounts {
+                region: r.region.clone(),
+                detector_id: r.detector_id.clone(),
+                administration: r.administration,
+                counts: Counts::of_region(r),
             })
             .collect();
         let rows = summary.not_attempted.iter().map(|a| ("all", a)).chain(
@@ -274,8 +255,8 @@ mod tests {
         assert_eq!(response.counts.needs_action, 1);
         assert_eq!(response.counts.enabled_by_organization, 1);
         assert_eq!(response.counts.unprocessed, 5);
-        assert_eq!(response.regions[0].needs_action, 1);
-        assert_eq!(response.regions[1].enabled_by_organization, 1);
+        assert_eq!(response.regions[0].counts.needs_action, 1);
+        assert_eq!(response.regions[1].counts.enabled_by_organization, 1);
         let groups: Vec<(&str, &str, usize)> = response
             .attention
             .iter()
