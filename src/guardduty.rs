@@ -389,26 +389,18 @@ impl<'r> RegionRun<'r> {
     /// the organisation associated are recorded; returns those still to invite.
     async fn associated<'i>(&mut self, ids: &[&'i str]) -> Vec<&'i str> {
         let mut to_invite = Vec::new();
-        for batch in batches(ids) {
-            match self.statuses(batch).await {
-                Ok(statuses) => {
-                    for id in batch {
-                        match statuses.get(*id).map(String::as_str) {
-                            Some(s) if s.eq_ignore_ascii_case(ENABLED) => {
-                                self.record(id, Outcome::EnabledByOrganization)
-                            }
-                            Some(s) if !s.eq_ignore_ascii_case(CREATED) => {
-                                self.record(id, settled(s))
-                            }
-                            // Created, or not seen yet: InviteMembers says which.
-                            _ => to_invite.push(*id),
-                        }
-                    }
+        for (id, read) in self.reread(ids).await {
+            match read {
+                Ok(Some(s)) if s.eq_ignore_ascii_case(ENABLED) => {
+                    self.record(id, Outcome::EnabledByOrganization)
                 }
+                Ok(Some(s)) if !s.eq_ignore_ascii_case(CREATED) => self.record(id, settled(&s)),
+                // Created, or not seen yet: InviteMembers says which.
+                Ok(_) => to_invite.push(id),
                 // Inviting is still safe: an associated member is refused, then re-read.
                 Err(e) => {
-                    warn!(region = %self.region, error = %redact_emails(&e.reason("GetMembers")), "could not re-read the new members; inviting them all");
-                    to_invite.extend_from_slice(batch);
+                    warn!(account_id = id, region = %self.region, error = %redact_emails(&e.reason("GetMembers")), "could not re-read a new member; inviting it");
+                    to_invite.push(id);
                 }
             }
         }
@@ -431,13 +423,14 @@ impl<'r> RegionRun<'r> {
                     for id in settled.accepted {
                         self.record(id, Outcome::Invited);
                     }
-                    for (id, status) in self.resolve_races(settled.raced, Step::Invite).await {
-                        // Refused as already invited, yet still at Created: not a race.
+                    // Refused as already invited, yet still at Created: not a race, and the
+                    // service's result stands, verbatim.
+                    for (id, result) in self.resolve_races(settled.raced, Step::Invite).await {
                         self.record(
                             id,
                             Outcome::Unprocessed {
                                 step: Step::Invite,
-                                result: format!("InviteMembers refused the account as already invited, yet its status is {status}"),
+                                result,
                             },
                         );
                     }
@@ -447,32 +440,45 @@ impl<'r> RegionRun<'r> {
         }
     }
 
+    /// Reads the status of each account again, in batches: `Ok(None)` for an account that is
+    /// not a member.
+    async fn reread<'i>(
+        &self,
+        ids: &[&'i str],
+    ) -> Vec<(&'i str, Result<Option<String>, CallError>)> {
+        let mut reads = Vec::with_capacity(ids.len());
+        for batch in batches(ids) {
+            let statuses = self.statuses(batch).await;
+            for id in batch {
+                let read = match &statuses {
+                    Ok(found) => Ok(found.get(*id).cloned()),
+                    Err(e) => Err(e.clone()),
+                };
+                reads.push((*id, read));
+            }
+        }
+        reads
+    }
+
     /// Reads again the status of accounts a call refused as already a member or already
-    /// invited, and records it. Returns the accounts found at `Created`, with that status, for
-    /// the caller to decide. An account whose status cannot be read keeps the call's result.
+    /// invited, and records it. Returns the accounts found at `Created`, with the call's result,
+    /// for the caller to decide. An account whose status cannot be read keeps the call's result.
     async fn resolve_races<'i>(
         &mut self,
         raced: Vec<(&'i str, String)>,
         step: Step,
     ) -> Vec<(&'i str, String)> {
-        let mut created = Vec::new();
         let ids: Vec<&'i str> = raced.iter().map(|(id, _)| *id).collect();
-        let results: HashMap<&str, String> = raced.into_iter().collect();
-        for batch in batches(&ids) {
-            let statuses = self.statuses(batch).await;
-            for id in batch {
-                let status = statuses.as_ref().ok().and_then(|s| s.get(*id));
-                match status {
-                    Some(s) if s.eq_ignore_ascii_case(CREATED) => created.push((*id, s.clone())),
-                    Some(s) => {
-                        info!(account_id = id, region = %self.region, status = %s, "another run got there first");
-                        self.record(id, settled(s));
-                    }
-                    None => {
-                        let result = results.get(id).cloned().unwrap_or_default();
-                        self.record(id, Outcome::Unprocessed { step, result });
-                    }
+        let reads = self.reread(&ids).await;
+        let mut created = Vec::new();
+        for ((id, result), (_, read)) in raced.into_iter().zip(reads) {
+            match read {
+                Ok(Some(s)) if s.eq_ignore_ascii_case(CREATED) => created.push((id, result)),
+                Ok(Some(s)) => {
+                    info!(account_id = id, region = %self.region, status = %s, "another run got there first");
+                    self.record(id, settled(&s));
                 }
+                _ => self.record(id, Outcome::Unprocessed { step, result }),
             }
         }
         created

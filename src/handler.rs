@@ -19,7 +19,7 @@ use crate::limits::{Deadline, Limits};
 use crate::log_parts;
 use crate::lookup;
 use crate::mail::{self, MailError};
-use crate::outcome::Summary;
+use crate::outcome::{Counts, Summary};
 use crate::report::{self, Report};
 use crate::request;
 use crate::response::{Delivery, Response};
@@ -197,7 +197,7 @@ impl Onboarder {
             unprocessed = counts.unprocessed,
             "onboarding done"
         );
-        let report = self.deliver(&summary, deadline).await?;
+        let report = self.deliver(&summary, counts, deadline).await?;
         Ok(Run {
             summary,
             ignored: None,
@@ -205,7 +205,12 @@ impl Onboarder {
         })
     }
 
-    async fn deliver(&self, summary: &Summary, deadline: Deadline) -> Result<Delivery, MailError> {
+    async fn deliver(
+        &self,
+        summary: &Summary,
+        counts: Counts,
+        deadline: Deadline,
+    ) -> Result<Delivery, MailError> {
         let ReportSettings::Send {
             when,
             sender,
@@ -214,21 +219,20 @@ impl Onboarder {
         else {
             return Ok(Delivery::skipped("REPORT_WHEN is never"));
         };
-        if *when == ReportWhen::Unprocessed && summary.counts().attention() == 0 {
+        if *when == ReportWhen::Unprocessed && counts.attention() == 0 {
             return Ok(Delivery::skipped(
                 "REPORT_WHEN is unprocessed, every account was processed and no member needs action",
             ));
         }
         let rendered = report::render(summary);
-        let send = mail::send(&self.ses, sender, recipients, &rendered);
-        let sent = match deadline.report_time_left() {
-            None => send.await,
-            Some(left) => tokio::time::timeout(left, send).await.unwrap_or_else(|_| {
+        let sent = deadline
+            .report(mail::send(&self.ses, sender, recipients, &rendered))
+            .await
+            .unwrap_or_else(|| {
                 Err(MailError {
                     reason: "SES did not answer before the Lambda timeout".to_owned(),
                 })
-            }),
-        };
+            });
         match sent {
             Ok(message_id) => {
                 info!(message_id = %message_id, "report sent");

@@ -133,26 +133,33 @@ impl Deadline {
         self.report_until.map(until)
     }
 
-    /// Whether it is too late to start a call.
-    pub fn passed(&self) -> bool {
-        self.time_left() == Some(Duration::ZERO)
-    }
-
     /// Runs one AWS call of the work within the time left for work: it does not start when no
     /// time is left, and it is abandoned when the time runs out.
     pub async fn call<O, E>(&self, call: impl Future<Output = Result<O, E>>) -> Result<O, CallError>
     where
         E: ProvideErrorMetadata + std::error::Error,
     {
-        let failed = |e: E| CallError::Failed(aws_error::describe(&e));
-        match self.time_left() {
-            None => call.await.map_err(failed),
-            Some(Duration::ZERO) => Err(CallError::NotStarted),
-            Some(left) => match tokio::time::timeout(left, call).await {
-                Ok(result) => result.map_err(failed),
-                Err(_) => Err(CallError::CutOff),
-            },
+        let left = self.time_left();
+        if left == Some(Duration::ZERO) {
+            return Err(CallError::NotStarted);
         }
+        match within(left, call).await {
+            Some(result) => result.map_err(|e| CallError::Failed(aws_error::describe(&e))),
+            None => Err(CallError::CutOff),
+        }
+    }
+
+    /// Runs the report's send within the time kept for it; `None` when that time ran out.
+    pub async fn report<T>(&self, send: impl Future<Output = T>) -> Option<T> {
+        within(self.report_time_left(), send).await
+    }
+}
+
+/// Runs `work` for at most `limit` (without a limit, to the end); `None` when it ran out.
+async fn within<T>(limit: Option<Duration>, work: impl Future<Output = T>) -> Option<T> {
+    match limit {
+        None => Some(work.await),
+        Some(left) => tokio::time::timeout(left, work).await.ok(),
     }
 }
 
@@ -228,7 +235,7 @@ mod tests {
         // 2 s: still some work, and the report still has its share.
         let tiny = Deadline::from_lambda(ms_from_now(2_000), report);
         assert!((1.2..=1.4).contains(&secs(tiny.time_left())), "{tiny:?}");
-        assert!(!tiny.passed());
+        assert!(tiny.time_left() > Some(Duration::ZERO), "not passed");
     }
 
     #[test]
@@ -244,7 +251,7 @@ mod tests {
             Deadline::from_lambda(ms_from_now(-1_000), report),
             Deadline::none()
         );
-        assert!(!Deadline::none().passed());
+        assert!(Deadline::none().time_left().is_none(), "never passed");
         assert_eq!(Deadline::none().time_left(), None);
     }
 

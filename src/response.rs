@@ -136,7 +136,7 @@ fn group<'a>(
     budget: usize,
 ) -> (Vec<AttentionGroup>, usize) {
     let mut groups: Vec<AttentionGroup> = Vec::new();
-    let mut index: std::collections::HashMap<(String, &'a Outcome), usize> =
+    let mut index: std::collections::HashMap<(&'a str, &'a Outcome), usize> =
         std::collections::HashMap::new();
     let mut used = 2;
     let mut omitted = 0;
@@ -146,7 +146,7 @@ fn group<'a>(
         }
         // An account id in a group's list: its quotes and a comma.
         let cost = serde_json::to_string(&row.account_id).map_or(64, |s| s.len() + 1);
-        let key = (region.to_owned(), &row.outcome);
+        let key = (region, &row.outcome);
         if let Some(&i) = index.get(&key) {
             if used + cost > budget {
                 omitted += 1;
@@ -156,7 +156,9 @@ fn group<'a>(
             groups[i].accounts.push(row.account_id.clone());
             continue;
         }
-        let new = new_group(region, &row.outcome, row.account_id.clone());
+        let Some(new) = new_group(region, &row.outcome, row.account_id.clone()) else {
+            continue;
+        };
         let cost = serde_json::to_string(&new).map_or(budget, |s| s.len() + 1);
         if used + cost > budget {
             omitted += 1;
@@ -169,7 +171,8 @@ fn group<'a>(
     (groups, omitted)
 }
 
-fn new_group(region: &str, outcome: &Outcome, account: String) -> AttentionGroup {
+/// A group for one account, when its outcome needs attention.
+fn new_group(region: &str, outcome: &Outcome, account: String) -> Option<AttentionGroup> {
     let (kind, step, status, result, action) = match outcome {
         Outcome::NeedsAction { status } => (
             "needs_action",
@@ -185,9 +188,11 @@ fn new_group(region: &str, outcome: &Outcome, account: String) -> AttentionGroup
             Some(result.clone()),
             report::result_action(*step, result),
         ),
-        _ => ("other", None, None, None, None),
+        Outcome::Invited | Outcome::EnabledByOrganization | Outcome::AlreadyMember { .. } => {
+            return None;
+        }
     };
-    AttentionGroup {
+    Some(AttentionGroup {
         region: region.to_owned(),
         outcome: kind,
         step,
@@ -195,7 +200,7 @@ fn new_group(region: &str, outcome: &Outcome, account: String) -> AttentionGroup
         result,
         action,
         accounts: vec![account],
-    }
+    })
 }
 
 #[cfg(test)]
