@@ -139,27 +139,24 @@ impl Deadline {
     where
         E: ProvideErrorMetadata + std::error::Error,
     {
-        let left = self.time_left();
-        if left == Some(Duration::ZERO) {
-            return Err(CallError::NotStarted);
-        }
-        match within(left, call).await {
-            Some(result) => result.map_err(|e| CallError::Failed(aws_error::describe(&e))),
-            None => Err(CallError::CutOff),
-        }
+        // Each branch awaits the call directly: no extra future around it, which would deepen
+        // every caller's future type (the release build's layout has a depth limit).
+        let result = match self.time_left() {
+            None => call.await,
+            Some(Duration::ZERO) => return Err(CallError::NotStarted),
+            Some(left) => tokio::time::timeout(left, call)
+                .await
+                .map_err(|_| CallError::CutOff)?,
+        };
+        result.map_err(|e| CallError::Failed(aws_error::describe(&e)))
     }
 
     /// Runs the report's send within the time kept for it; `None` when that time ran out.
     pub async fn report<T>(&self, send: impl Future<Output = T>) -> Option<T> {
-        within(self.report_time_left(), send).await
-    }
-}
-
-/// Runs `work` for at most `limit` (without a limit, to the end); `None` when it ran out.
-async fn within<T>(limit: Option<Duration>, work: impl Future<Output = T>) -> Option<T> {
-    match limit {
-        None => Some(work.await),
-        Some(left) => tokio::time::timeout(left, work).await.ok(),
+        match self.report_time_left() {
+            None => Some(send.await),
+            Some(left) => tokio::time::timeout(left, send).await.ok(),
+        }
     }
 }
 
