@@ -12,7 +12,14 @@ the event bus policy, Lambda permissions) is checked:
 - every resource can match the action: the action defines that resource type, or it defines
   none and the resource is "*"; and "*" is used only for actions that define no resource type;
 - every condition key is one the action supports, or a global key;
+- a policy variable (such as ${aws:PrincipalOrgID}) names a global key, in a policy of Version
+  2012-10-17 (the only version that evaluates them);
 - parliament reports nothing about the policy.
+
+For template.yaml it also checks, for every combination, that the function's role holds exactly
+the statements its parameters call for (Security Hub only when on, account:ListRegions only for
+Regions=all-enabled, sts:AssumeRole only with a member role, the region condition except for
+all-enabled), and that the sweep's schedule rule exists exactly when SweepSchedule is set.
 
 Known-bad statements are checked first (negative controls): if the checker does not flag them,
 it is broken and this script fails. Every Fn::If in a policy must have been seen both ways.
@@ -58,6 +65,7 @@ GLOBAL_KEYS = {
     "aws:principalarn",
     "aws:securetransport",
     "aws:principalorgid",
+    "aws:resourceorgid",
 }
 # parliament findings accepted where they are: (issue, the policy's name), with the reason.
 ACCEPTED_FINDINGS = {
@@ -78,7 +86,10 @@ TEMPLATES = {
     "template.yaml": {
         "AWS::Region": ["us-east-1", "eu-west-1"],
         "ManagementAccountId": ["", MANAGEMENT],
-        "Regions": ["", "us-east-1,eu-west-1"],
+        "Regions": ["", "us-east-1,eu-west-1", "all-enabled"],
+        "EnableSecurityHub": ["false", "true"],
+        "MemberRoleName": ["", "AWSControlTowerExecution"],
+        "SweepSchedule": ["", "rate(1 day)"],
         "ReportWhen": ["always", "never"],
         "AlarmEmail": ["", "security@example.com"],
     },
@@ -91,8 +102,20 @@ TEMPLATES = {
 }
 
 
+# The function's event rules, which SAM creates from its Events (OnboarderFunction<event name>).
+FUNCTION_RULES = {
+    "OnboarderFunctionControlTowerCreateManagedAccount",
+    "OnboarderFunctionControlTowerUpdateManagedAccount",
+    "OnboarderFunctionOrganizationsCreateAccountResult",
+    "OnboarderFunctionOrganizationsAcceptHandshake",
+    "OnboarderFunctionOrganizationsAccountJoinedOrganization",
+}
+
+
 def expected_stack(name: str, params: dict) -> tuple[bool, set | None]:
-    """Whether CloudFormation must accept the parameter set, and which forwarder rules it creates."""
+    """Whether CloudFormation must accept the parameter set, and which rules it creates."""
+    if name == "template.yaml":
+        return True, FUNCTION_RULES | ({"SweepScheduleRule"} if params["SweepSchedule"] else set())
     if name != "forwarder.yaml":
         return True, None
     region, home = params["AWS::Region"], params["ControlTowerHomeRegion"]
@@ -108,11 +131,55 @@ def expected_stack(name: str, params: dict) -> tuple[bool, set | None]:
     return bool(rules), rules
 
 
+def expected_grant(params: dict) -> dict[str, bool]:
+    """template.yaml: the Sids of the function's own policy, each with whether it must carry the
+    aws:RequestedRegion condition."""
+    listed = params["Regions"] != "all-enabled"
+    grant = {"GuardDutyMembers": listed, "OrganizationsAccountEmail": False, "OrganizationsListAccounts": False}
+    if params["EnableSecurityHub"] == "true":
+        grant["SecurityHubMembers"] = listed
+    if not listed:
+        grant["AccountEnabledRegions"] = False
+    if params["MemberRoleName"]:
+        grant["AssumeMemberRole"] = False
+    if params["ReportWhen"] != "never":
+        grant["SesReport"] = False
+    return grant
+
+
+def check_grant(transformed: dict, resolver, params: dict, problems) -> None:
+    role = resolver.value(transformed["Resources"]["OnboarderFunctionRole"]["Properties"], ("grant",))
+    policy = next(p for p in role["Policies"] if p["PolicyName"] == "OnboarderFunctionRolePolicy0")
+    found = {
+        s.get("Sid"): "aws:RequestedRegion" in (s.get("Condition") or {}).get("StringEquals", {})
+        for s in policy["PolicyDocument"]["Statement"]
+    }
+    expected = expected_grant(params)
+    if found != expected:
+        problems.add("template.yaml", f"the function's grant is {found} for {describe(params)}, not {expected}")
+    regions = params["Regions"].split(",") if params["Regions"] else [params["AWS::Region"]]
+    for stmt in policy["PolicyDocument"]["Statement"]:
+        condition = (stmt.get("Condition") or {}).get("StringEquals", {})
+        if "aws:RequestedRegion" in condition and condition["aws:RequestedRegion"] != regions:
+            problems.add("template.yaml", f"{stmt.get('Sid')} is limited to {condition['aws:RequestedRegion']}, not {regions}")
+
+
 # AllowedPattern values that must be refused or accepted.
 PARAMETER_CASES = {
     ("template.yaml", "Regions"): {
-        "accepted": ["", "us-east-1", "us-east-1,eu-west-1", "us-gov-west-1,ap-southeast-2"],
-        "refused": ["us-east-1, eu-west-1", " us-east-1", "us-east-1,", "US-EAST-1", "us-east-1;eu-west-1"],
+        "accepted": ["", "us-east-1", "us-east-1,eu-west-1", "us-gov-west-1,ap-southeast-2", "all-enabled"],
+        "refused": [
+            "us-east-1, eu-west-1", " us-east-1", "us-east-1,", "US-EAST-1", "us-east-1;eu-west-1",
+            "all-enabled,us-east-1", "us-east-1,all-enabled", "all", "ALL-ENABLED",
+        ],
+    },
+    ("template.yaml", "MemberRoleName"): {
+        "accepted": ["", "AWSControlTowerExecution", "OrganizationAccountAccessRole", "a+b=c,d.e@f_g-h", "r" * 64],
+        "refused": ["r" * 65, "path/Role", "arn:aws:iam::123456789012:role/Role", "a role", " Role", "*"],
+    },
+    ("template.yaml", "SweepSchedule"): {
+        "accepted": ["", "rate(1 day)", "rate(12 hours)", "rate(30 minutes)", "cron(0 6 * * ? *)", "cron(0/30 8-17 ? * MON-FRI *)"],
+        "refused": ["1 day", "rate(1 days", "rate(0 days)", "rate(1 week)", " rate(1 day)", "cron(0 6 * * ?)", "cron()", "daily"],
     },
     ("forwarder.yaml", "ControlTowerHomeRegion"): {
         "accepted": ["", "eu-west-1"],
@@ -243,6 +310,11 @@ def check_document(doc: dict, kind: str, where: str, problems: Problems) -> int:
     statements = as_list(doc.get("Statement"))
     if not statements:
         problems.add(where, "a policy without statements")
+    for variable in re.findall(r"\$\{([^}]*)\}", json.dumps(statements)):
+        if variable.lower() not in GLOBAL_KEYS:
+            problems.add(where, f"policy variable ${{{variable}}} is not a global key this check knows (an unresolved template value?)")
+        if doc.get("Version") != "2012-10-17":
+            problems.add(where, f"policy variable ${{{variable}}} in a policy without Version 2012-10-17, which would take it literally")
     for i, stmt in enumerate(statements):
         check_statement(stmt, kind, f"{where} statement {stmt.get('Sid', i)}", problems)
     if kind != "trust":
@@ -271,6 +343,31 @@ NEGATIVE_CONTROLS = [
         {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sns:us-east-1:{ACCOUNT}:topic"},
         "cannot match",
         "RESOURCE_MISMATCH",
+    ),
+    # The actions the new features add: Security Hub takes its hub, ListAccounts takes only "*",
+    # ListRegions takes an account, and a misspelt global key is caught.
+    ({"Effect": "Allow", "Action": "securityhub:CreateMembers", "Resource": "*"}, "can be scoped to", None),
+    (
+        {"Effect": "Allow", "Action": "securityhub:InviteMembers", "Resource": f"arn:aws:securityhub:*:{ACCOUNT}:product/*"},
+        "cannot match",
+        None,
+    ),
+    (
+        {"Effect": "Allow", "Action": "organizations:ListAccounts", "Resource": f"arn:aws:organizations::{ACCOUNT}:account/o-*/*"},
+        "defines no resource type",
+        "RESOURCE_MISMATCH",
+    ),
+    ({"Effect": "Allow", "Action": "account:ListRegions", "Resource": "*"}, "can be scoped to", None),
+    ({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}, "can be scoped to", "RESOURCE_STAR"),
+    (
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/Member", "Condition": {"StringEquals": {"aws:ResourceOrgId2": "${aws:PrincipalOrgID}"}}},
+        "global condition key aws:ResourceOrgId2 is not one this check knows",
+        "UNKNOWN_CONDITION_FOR_ACTION",
+    ),
+    (
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/Member", "Condition": {"StringEquals": {"aws:ResourceOrgID": "${MemberRoleName}"}}},
+        "policy variable ${MemberRoleName} is not a global key",
+        None,
     ),
 ]
 
@@ -587,7 +684,20 @@ def check_template(name: str, write_transformed: str | None, problems: Problems)
         for cond, val in resolver.conditions.items():
             seen_conditions.setdefault(cond, set()).add(val)
         condition_sets.add(tuple(sorted(resolver.conditions.items())))
-        if write_transformed and name == "template.yaml" and params["ManagementAccountId"] and params["ReportWhen"] != "never" and params["Regions"] and params["AlarmEmail"]:
+        if name == "template.yaml":
+            check_grant(transformed, resolver, params, problems)
+        # For checkov: the stack with everything on, and the widest grant (no region condition).
+        if (
+            write_transformed
+            and name == "template.yaml"
+            and params["ManagementAccountId"]
+            and params["ReportWhen"] != "never"
+            and params["Regions"] == "all-enabled"
+            and params["EnableSecurityHub"] == "true"
+            and params["MemberRoleName"]
+            and params["SweepSchedule"]
+            and params["AlarmEmail"]
+        ):
             Path(write_transformed).write_text(json.dumps(transformed, indent=1))
             write_transformed = None
         for kind, where, doc in policies(resolver, transformed):
