@@ -1,8 +1,10 @@
 //! The SAM template and the forwarder, checked offline: parameters against the configuration
 //! contract, EventBridge patterns against the samples in `events/` (with our matcher and with
-//! moto's), IAM against the calls the code makes and the README, the event routing (the stack's
-//! own bus, the forwarder's regions, the bus policy), and the pieces that keep failures from
-//! being lost. `scripts/check_templates.py` checks the IAM against AWS's own definitions.
+//! moto's), IAM against the calls the code makes (read from `src/`, operation names checked
+//! against botocore's service models) and the README, the features' optional statements and
+//! the sweep's schedule, the event routing (the stack's own bus, the forwarder's regions, the
+//! bus policy), and the pieces that keep failures from being lost.
+//! `scripts/check_templates.py` checks the IAM against AWS's own definitions.
 //!
 //! YAML tags (`!Ref`, `!Sub`, …) are dropped on load, so `!Ref X` reads as `"X"`.
 
@@ -172,6 +174,7 @@ fn parameters_map_one_to_one_onto_the_configuration_variables() {
 
     let deployment = [
         "ManagementAccountId",
+        "SweepSchedule",
         "AlarmEmail",
         "Architecture",
         "LogLevel",
@@ -599,70 +602,73 @@ fn only_the_forwarders_role_may_put_the_matched_sources_on_the_stacks_bus() {
 }
 
 #[test]
-fn the_function_runs_one_invocation_at_a_time() {
+fn the_function_runs_one_invocation_at_a_time_for_up_to_lambdas_longest_timeout() {
     let template = load("template.yaml");
-    assert_eq!(function(&template)["ReservedConcurrentExecutions"], 1);
-}
-/// The IAM actions the code calls, read from the source: each SDK operation is called on a
-/// receiver named `client`, and each module talks to one service.
-fn actions_called() -> BTreeSet<String> {
-    let services = [
-        ("guardduty.rs", "guardduty"),
-        ("lookup.rs", "organizations"),
-        ("mail.rs", "ses"),
-    ];
-    let mut actions = BTreeSet::new();
-    for entry in std::fs::read_dir(root().join("src")).expect("src/") {
-        let path = entry.expect("entry").path();
-        let file = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let source: String = std::fs::read_to_string(&path)
-            .expect("source")
-            .split_whitespace()
-            .collect();
-        let mut rest = source.as_str();
-        while let Some(at) = rest.find("client.") {
-            rest = &rest[at + "client.".len()..];
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                .collect();
-            if !rest[name.len()..].starts_with("()") {
-                continue;
-            }
-            let service = services
-                .iter()
-                .find(|(f, _)| *f == file)
-                .map(|(_, s)| *s)
-                .unwrap_or_else(|| {
-                    panic!("{file} calls client.{name}(): give the module its service in this test")
-                });
-            let pascal: String = name
-                .split('_')
-                .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
-                .collect();
-            actions.insert(format!("{service}:{pascal}"));
-        }
-    }
-    actions
+    let f = function(&template);
+    assert_eq!(f["ReservedConcurrentExecutions"], 1);
+    assert_eq!(
+        f["Timeout"], 900,
+        "a sweep of the whole organisation runs in one invocation: Lambda's maximum, 900 s"
+    );
 }
 
-/// The function role's statements, with `!If [SendsReport, {statement}, AWS::NoValue]` (which
-/// loads as an array) taken as its statement.
-fn function_statements(template: &Value) -> Vec<Value> {
+/// `!If [Condition, yes, no]` loads as a three-element array whose first element names one of
+/// the template's conditions: that condition and the two branches.
+fn as_if<'a>(template: &Value, value: &'a Value) -> Option<(&'a str, &'a Value, &'a Value)> {
+    let [condition, yes, no] = value.as_array()?.as_slice() else {
+        return None;
+    };
+    let condition = condition.as_str()?;
+    template["Conditions"]
+        .get(condition)
+        .is_some()
+        .then_some((condition, yes, no))
+}
+
+/// The function role's statements, each with the condition it exists under (a statement
+/// written `!If [Condition, {statement}, !Ref AWS::NoValue]`), or none.
+fn function_statements(template: &Value) -> Vec<(Option<String>, Value)> {
     let mut statements = Vec::new();
     for policy in function(template)["Policies"].as_array().expect("Policies") {
         for statement in policy["Statement"].as_array().expect("Statement") {
-            let statement = statement
-                .as_array()
-                .map_or(statement, |branches| &branches[1]);
-            statements.push(statement.clone());
+            match as_if(template, statement) {
+                Some((condition, yes, no)) => {
+                    assert_eq!(
+                        no, "AWS::NoValue",
+                        "an optional statement is left out, not replaced"
+                    );
+                    statements.push((Some(condition.to_owned()), yes.clone()));
+                }
+                None => statements.push((None, statement.clone())),
+            }
         }
     }
     statements
+}
+
+/// A statement's Condition in every form it can take: both branches of an `!If`, without
+/// `AWS::NoValue`.
+fn condition_variants(template: &Value, statement: &Value) -> Vec<Map<String, Value>> {
+    let condition = &statement["Condition"];
+    let branches = match as_if(template, condition) {
+        Some((_, yes, no)) => vec![yes, no],
+        None => vec![condition],
+    };
+    branches
+        .into_iter()
+        .filter(|b| !b.is_null() && *b != "AWS::NoValue")
+        .map(|b| b.as_object().expect("a condition block").clone())
+        .collect()
+}
+
+fn statement<'a>(
+    statements: &'a [(Option<String>, Value)],
+    sid: &str,
+) -> &'a (Option<String>, Value) {
+    statements
+        .iter()
+        .find(|(_, s)| s["Sid"] == sid)
+        .unwrap_or_else(|| panic!("the function's role has no statement {sid}"))
 }
 
 fn list(value: &Value) -> Vec<String> {
@@ -679,41 +685,67 @@ fn list(value: &Value) -> Vec<String> {
 fn granted_actions(template: &Value) -> Vec<String> {
     function_statements(template)
         .iter()
-        .flat_map(|s| {
+        .flat_map(|(_, s)| {
             assert_eq!(s["Effect"], "Allow");
             list(&s["Action"])
         })
         .collect()
 }
 
-#[test]
-fn iam_grants_exactly_the_actions_the_code_calls_and_no_wildcard() {
-    let template = load("template.yaml");
-    let called = actions_called();
-    let expected: BTreeSet<String> = [
-        "guardduty:ListDetectors",
-        "guardduty:GetMembers",
-        "guardduty:CreateMembers",
-        "guardduty:InviteMembers",
-        "guardduty:DescribeOrganizationConfiguration",
-        "organizations:DescribeAccount",
-        "ses:SendEmail",
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect();
-    assert_eq!(
-        called, expected,
-        "the source scan finds every call the product makes"
-    );
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
 
+/// The calls the code makes with the function's own credentials: exactly what its role is
+/// granted (some only with the feature that needs them).
+const FUNCTION_ACTIONS: &[&str] = &[
+    "guardduty:ListDetectors",
+    "guardduty:DescribeOrganizationConfiguration",
+    "guardduty:GetMembers",
+    "guardduty:ListMembers",
+    "guardduty:CreateMembers",
+    "guardduty:InviteMembers",
+    "securityhub:GetMembers",
+    "securityhub:ListMembers",
+    "securityhub:CreateMembers",
+    "securityhub:InviteMembers",
+    "organizations:DescribeAccount",
+    "organizations:ListAccounts",
+    "account:ListRegions",
+    "sts:AssumeRole",
+    "ses:SendEmail",
+];
+
+/// The calls the code makes with a member account's credentials, through the member role: the
+/// README's "Member role" section lists them, and the function's own role is not granted them.
+const MEMBER_ACTIONS: &[&str] = &[
+    "guardduty:ListDetectors",
+    "guardduty:CreateDetector",
+    "guardduty:ListInvitations",
+    "guardduty:AcceptAdministratorInvitation",
+    "securityhub:DescribeHub",
+    "securityhub:EnableSecurityHub",
+    "securityhub:ListInvitations",
+    "securityhub:AcceptAdministratorInvitation",
+];
+
+#[test]
+fn iam_grants_exactly_the_functions_own_calls_and_no_wildcard() {
+    let template = load("template.yaml");
     let granted = granted_actions(&template);
     let granted_set: BTreeSet<String> = granted.iter().cloned().collect();
     assert_eq!(granted.len(), granted_set.len(), "no action granted twice");
     assert_eq!(
-        granted_set, called,
-        "granted = called: nothing missing, nothing more"
+        granted_set,
+        set(FUNCTION_ACTIONS),
+        "granted = the function's own calls: nothing missing, nothing more"
     );
+    for action in MEMBER_ACTIONS {
+        assert!(
+            FUNCTION_ACTIONS.contains(action) || !granted_set.contains(*action),
+            "{action} is called as the member: the member role's permission, not the function's"
+        );
+    }
 
     // No wildcard action anywhere in either template (policies, queue policy, bus policy).
     for file in ["template.yaml", "forwarder.yaml"] {
@@ -743,42 +775,531 @@ fn iam_grants_exactly_the_actions_the_code_calls_and_no_wildcard() {
 }
 
 #[test]
-fn actions_without_a_resource_type_are_limited_to_the_onboarded_regions() {
+fn each_optional_statement_exists_exactly_with_its_feature() {
     let template = load("template.yaml");
-    let mut star = 0;
-    for statement in function_statements(&template) {
-        if statement["Resource"] == "*" {
-            star += 1;
-            assert!(
-                list(&statement["Action"])
-                    .iter()
-                    .all(|a| a.starts_with("guardduty:")),
-                "{statement}"
-            );
-            // The Regions parameter, split, or the stack's own region when it is empty.
-            assert_eq!(
-                statement["Condition"]["StringEquals"]["aws:RequestedRegion"],
-                json!(["HasRegions", [",", "Regions"], ["AWS::Region"]]),
-                "{statement}"
-            );
-        }
-    }
-    assert_eq!(star, 1, "one statement on \"*\": GuardDuty's");
+    let conditions = &template["Conditions"];
+    assert_eq!(conditions["HasRegions"], json!([["Regions", ""]]));
+    assert_eq!(
+        conditions["AllEnabledRegions"],
+        json!(["Regions", "all-enabled"])
+    );
+    assert_eq!(
+        conditions["EnablesSecurityHub"],
+        json!(["EnableSecurityHub", "true"])
+    );
+    assert_eq!(conditions["HasMemberRole"], json!([["MemberRoleName", ""]]));
+    assert_eq!(conditions["SendsReport"], json!([["ReportWhen", "never"]]));
+
+    let parameters = &template["Parameters"];
+    assert_eq!(parameters["EnableSecurityHub"]["Default"], "false");
+    assert_eq!(
+        parameters["EnableSecurityHub"]["AllowedValues"],
+        json!(["true", "false"])
+    );
+    assert_eq!(parameters["MemberRoleName"]["Default"], "");
+    assert!(
+        parameters["Regions"]["AllowedPattern"]
+            .as_str()
+            .is_some_and(|p| p.contains("^all-enabled$")),
+        "Regions accepts all-enabled on its own (scripts/check_templates.py tries the pattern)"
+    );
+
+    let statements = function_statements(&template);
+    let by_sid: BTreeMap<String, Option<String>> = statements
+        .iter()
+        .map(|(c, s)| (s["Sid"].as_str().expect("a Sid").to_owned(), c.clone()))
+        .collect();
+    let expected: BTreeMap<String, Option<String>> = [
+        ("GuardDutyMembers", None),
+        ("SecurityHubMembers", Some("EnablesSecurityHub")),
+        ("OrganizationsAccountEmail", None),
+        ("OrganizationsListAccounts", None),
+        ("AccountEnabledRegions", Some("AllEnabledRegions")),
+        ("AssumeMemberRole", Some("HasMemberRole")),
+        ("SesReport", Some("SendsReport")),
+    ]
+    .into_iter()
+    .map(|(sid, c)| (sid.to_owned(), c.map(str::to_owned)))
+    .collect();
+    assert_eq!(
+        by_sid, expected,
+        "statement → the condition it exists under"
+    );
 }
 
-/// The README's IAM table: its first column's `service:Action`s and every `service:key`
-/// condition key it names.
-fn readme_iam_table() -> (BTreeSet<String>, BTreeSet<String>) {
+#[test]
+fn each_statement_is_scoped_as_narrowly_as_its_actions_allow() {
+    let template = load("template.yaml");
+    let statements = function_statements(&template);
+
+    // GuardDuty's member actions define no resource type: "*", in the onboarded regions (the
+    // Regions parameter split, or the stack's region), except with Regions=all-enabled, where
+    // the regions are known only at run time.
+    let regions = json!([
+        "AllEnabledRegions",
+        "AWS::NoValue",
+        {"StringEquals": {"aws:RequestedRegion": ["HasRegions", [",", "Regions"], ["AWS::Region"]]}}
+    ]);
+    let (_, guardduty) = statement(&statements, "GuardDutyMembers");
+    assert_eq!(guardduty["Resource"], "*");
+    assert_eq!(guardduty["Condition"], regions);
+
+    // Security Hub's take the administrator's own hub, in the same regions.
+    let (_, hub) = statement(&statements, "SecurityHubMembers");
+    assert_eq!(
+        hub["Resource"],
+        "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:hub/default"
+    );
+    assert_eq!(hub["Condition"], regions);
+
+    // ListAccounts defines no resource type; Organizations is global.
+    let (_, listing) = statement(&statements, "OrganizationsListAccounts");
+    assert_eq!(listing["Action"], "organizations:ListAccounts");
+    assert_eq!(listing["Resource"], "*");
+
+    // ListRegions on this account only (the call names no AccountId).
+    let (_, enabled) = statement(&statements, "AccountEnabledRegions");
+    assert_eq!(enabled["Action"], "account:ListRegions");
+    assert_eq!(
+        enabled["Resource"],
+        "arn:${AWS::Partition}:account::${AWS::AccountId}:account"
+    );
+
+    // The member role: that name only, in the organisation's accounts only.
+    let (_, assume) = statement(&statements, "AssumeMemberRole");
+    assert_eq!(assume["Action"], "sts:AssumeRole");
+    assert_eq!(
+        assume["Resource"],
+        "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"
+    );
+    assert_eq!(
+        assume["Condition"],
+        json!({"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}})
+    );
+
+    let star: BTreeSet<&str> = statements
+        .iter()
+        .filter(|(_, s)| s["Resource"] == "*")
+        .map(|(_, s)| s["Sid"].as_str().expect("Sid"))
+        .collect();
+    assert_eq!(
+        star,
+        BTreeSet::from(["GuardDutyMembers", "OrganizationsListAccounts"]),
+        "\"*\" only for actions that define no resource type"
+    );
+}
+
+#[test]
+fn the_sweep_schedule_sends_the_standard_scheduled_event_only_when_set() {
+    let template = load("template.yaml");
+    let resources = &template["Resources"];
+    assert_eq!(template["Parameters"]["SweepSchedule"]["Default"], "");
+    assert_eq!(
+        template["Conditions"]["HasSweepSchedule"],
+        json!([["SweepSchedule", ""]])
+    );
+
+    let rule = &resources["SweepScheduleRule"];
+    assert_eq!(rule["Type"], "AWS::Events::Rule");
+    assert_eq!(rule["Condition"], "HasSweepSchedule");
+    let properties = &rule["Properties"];
+    assert_eq!(properties["ScheduleExpression"], "SweepSchedule");
+    assert_eq!(properties["State"], "ENABLED");
+    assert!(
+        properties.get("EventBusName").is_none(),
+        "schedules run on the default bus"
+    );
+    let targets = properties["Targets"].as_array().expect("Targets");
+    assert_eq!(targets.len(), 1);
+    let target = &targets[0];
+    assert_eq!(target["Arn"], "OnboarderFunction.Arn");
+    for input in ["Input", "InputPath", "InputTransformer"] {
+        assert!(
+            target.get(input).is_none(),
+            "the function receives EventBridge's own Scheduled Event, so the target has no {input}"
+        );
+    }
+    assert_eq!(target["DeadLetterConfig"]["Arn"], "DeadLetterQueue.Arn");
+
+    let permission = &resources["SweepSchedulePermission"];
+    assert_eq!(permission["Type"], "AWS::Lambda::Permission");
+    assert_eq!(permission["Condition"], "HasSweepSchedule");
+    assert_eq!(
+        permission["Properties"]["FunctionName"],
+        "OnboarderFunction.Arn"
+    );
+    assert_eq!(
+        permission["Properties"]["Principal"],
+        "events.amazonaws.com"
+    );
+    assert_eq!(
+        permission["Properties"]["SourceArn"],
+        "SweepScheduleRule.Arn"
+    );
+
+    // The dead-letter queue admits the schedule's undelivered events, only when it exists.
+    let statements =
+        resources["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            .as_array()
+            .expect("Statement");
+    let sweep: Vec<&Value> = statements
+        .iter()
+        .filter_map(|s| as_if(&template, s))
+        .filter(|(_, yes, _)| yes["Sid"] == "SweepScheduleDeliveryFailures")
+        .map(|(condition, yes, no)| {
+            assert_eq!(condition, "HasSweepSchedule");
+            assert_eq!(no, "AWS::NoValue");
+            yes
+        })
+        .collect();
+    assert_eq!(sweep.len(), 1);
+    assert_eq!(
+        sweep[0]["Condition"],
+        json!({"ArnEquals": {"aws:SourceArn": "SweepScheduleRule.Arn"}})
+    );
+
+    // The sample is what such a rule delivers, and no account-event rule takes it.
+    let event = sample("scheduled_event.json");
+    assert_eq!(event["source"], "aws.events");
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    assert_eq!(event["detail"], json!({}));
+    for (name, pattern) in rules(&template) {
+        assert!(
+            !matches(&pattern, &event),
+            "{name} matches the scheduled event"
+        );
+    }
+}
+
+#[test]
+fn the_manual_samples_have_the_documented_shapes() {
+    assert_eq!(sample("manual_sweep.json"), json!({"sweep": true}));
+    assert_eq!(
+        sample("manual_dry_run_sweep.json"),
+        json!({"sweep": true, "dryRun": true})
+    );
+    let dry_run = sample("manual_dry_run.json");
+    assert_eq!(dry_run["dryRun"], true);
+    let accounts = dry_run["accounts"].as_array().expect("accounts");
+    assert_eq!(accounts.len(), 2);
+    let invoke = sample("manual_invoke.json");
+    for account in accounts {
+        assert!(
+            invoke["accounts"]
+                .as_array()
+                .expect("manual_invoke.json's accounts")
+                .contains(account),
+            "each entry is one of manual_invoke.json's: {account}"
+        );
+    }
+}
+
+#[test]
+fn every_sample_in_events_is_named_in_the_readme() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
-    let section = readme
-        .split("\n## IAM permissions\n")
+    for entry in std::fs::read_dir(root().join("events")).expect("events/") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            readme.contains(&format!("`{name}`")) || readme.contains(&format!("events/{name}")),
+            "README does not mention events/{name}"
+        );
+    }
+}
+
+/// An AWS service the code calls: its IAM prefix, and its API as botocore names the service
+/// model the SDK crate is generated from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Service {
+    iam: &'static str,
+    model: &'static str,
+}
+
+const GUARDDUTY: Service = Service {
+    iam: "guardduty",
+    model: "guardduty",
+};
+const SECURITY_HUB: Service = Service {
+    iam: "securityhub",
+    model: "securityhub",
+};
+const ORGANIZATIONS: Service = Service {
+    iam: "organizations",
+    model: "organizations",
+};
+const ACCOUNT: Service = Service {
+    iam: "account",
+    model: "account",
+};
+const STS: Service = Service {
+    iam: "sts",
+    model: "sts",
+};
+/// SES v2's API; its IAM actions keep the `ses` prefix.
+const SES_V2: Service = Service {
+    iam: "ses",
+    model: "sesv2",
+};
+const SERVICES: [Service; 6] = [GUARDDUTY, SECURITY_HUB, ORGANIZATIONS, ACCOUNT, STS, SES_V2];
+
+/// Whose credentials a file's calls carry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Credentials {
+    /// The function's role: granted in template.yaml.
+    Function,
+    /// The member role in the member account: listed in the README's "Member role".
+    Member,
+}
+
+/// The source files that call AWS, the services their clients talk to, and whose credentials
+/// they carry. Edit it when the code moves: a listed file that is missing, and an unlisted file
+/// that calls an operation of one of these services, fail the scan with a message.
+const SDK_CALLERS: &[(&str, Credentials, &[Service])] = &[
+    (
+        "src/service/guardduty.rs",
+        Credentials::Function,
+        &[GUARDDUTY],
+    ),
+    (
+        "src/service/securityhub.rs",
+        Credentials::Function,
+        &[SECURITY_HUB],
+    ),
+    ("src/org.rs", Credentials::Function, &[ORGANIZATIONS]),
+    ("src/regions.rs", Credentials::Function, &[ACCOUNT]),
+    ("src/member_role.rs", Credentials::Function, &[STS]),
+    ("src/mail.rs", Credentials::Function, &[SES_V2]),
+    (
+        "src/acceptance.rs",
+        Credentials::Member,
+        &[GUARDDUTY, SECURITY_HUB],
+    ),
+];
+
+/// The operations of each service model (botocore's, read by botocore itself from `.venv`), by
+/// the SDK's snake_case method name.
+fn operations() -> BTreeMap<&'static str, BTreeMap<String, String>> {
+    let python = root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/test (or scripts/setup), which installs botocore into .venv",
+        python.display()
+    );
+    let models: Vec<&str> = SERVICES.iter().map(|s| s.model).collect();
+    let output = Command::new(&python)
+        .arg("-c")
+        .arg(
+            "import json, sys, botocore.loaders as l; loader = l.Loader(); \
+             print(json.dumps({m: sorted(loader.load_service_model(m, 'service-2')['operations']) \
+             for m in sys.argv[1:]}))",
+        )
+        .args(&models)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "botocore's models: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let names: BTreeMap<String, Vec<String>> =
+        serde_json::from_slice(&output.stdout).expect("JSON");
+    models
+        .into_iter()
+        .map(|model| {
+            let ops = names[model]
+                .iter()
+                .map(|op| (snake(op), op.clone()))
+                .collect();
+            (model, ops)
+        })
+        .collect()
+}
+
+/// The SDK's method name for an operation: `AcceptAdministratorInvitation` →
+/// `accept_administrator_invitation`.
+fn snake(operation: &str) -> String {
+    let chars: Vec<char> = operation.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            let previous = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if previous.is_ascii_lowercase()
+                || previous.is_ascii_digit()
+                || (previous.is_ascii_uppercase() && next_lower)
+            {
+                out.push('_');
+            }
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// The SDK calls in a source: an operation's fluent builder takes no argument and its chain ends
+/// in `.send()`, so a call is `.name()` followed by `.send()` before the statement ends, whatever
+/// the receiver (whitespace and line breaks are ignored). Wrapper methods of the same name take
+/// arguments or are awaited directly, so they do not count.
+fn sdk_calls(source: &str) -> BTreeSet<String> {
+    let source: String = source.split_whitespace().collect();
+    let mut calls = BTreeSet::new();
+    for (at, _) in source.match_indices('.') {
+        let rest = &source[at + 1..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+            .collect();
+        let Some(after) = rest[name.len()..].strip_prefix("()") else {
+            continue;
+        };
+        let statement = after.split(';').next().unwrap_or_default();
+        if !name.is_empty() && name != "send" && statement.contains(".send()") {
+            calls.insert(name);
+        }
+    }
+    calls
+}
+
+fn rust_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The IAM actions the code calls, read from `src/` with [`SDK_CALLERS`]: (with the function's
+/// credentials, with the member's).
+fn actions_called() -> (BTreeSet<String>, BTreeSet<String>) {
+    let operations = operations();
+    let owners = |name: &str| -> Vec<&'static str> {
+        SERVICES
+            .iter()
+            .filter(|s| operations[s.model].contains_key(name))
+            .map(|s| s.model)
+            .collect()
+    };
+    let mut problems = Vec::new();
+    for (file, _, _) in SDK_CALLERS {
+        if !root().join(file).exists() {
+            problems.push(format!(
+                "{file} is in SDK_CALLERS (tests/template.rs) but does not exist: write it, or \
+                 point SDK_CALLERS at the file its calls moved to"
+            ));
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    files.sort();
+    let (mut function, mut member) = (BTreeSet::new(), BTreeSet::new());
+    for path in files {
+        let file = path
+            .strip_prefix(root())
+            .expect("under the crate")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let source = std::fs::read_to_string(&path).expect("source");
+        let listed = SDK_CALLERS.iter().find(|(f, _, _)| *f == file);
+        for name in sdk_calls(&source) {
+            let of = owners(&name);
+            let Some((_, credentials, services)) = listed else {
+                if !of.is_empty() {
+                    problems.push(format!(
+                        "{file} calls client.{name}(), an operation of {of:?}: add {file} to \
+                         SDK_CALLERS in tests/template.rs with its service and whose credentials \
+                         it uses"
+                    ));
+                }
+                continue;
+            };
+            let mine: Vec<&Service> = services
+                .iter()
+                .filter(|s| operations[s.model].contains_key(&name))
+                .collect();
+            if mine.is_empty() {
+                if !of.is_empty() {
+                    problems.push(format!(
+                        "{file} calls client.{name}(), an operation of {of:?}, but SDK_CALLERS \
+                         gives it {services:?}"
+                    ));
+                }
+                continue; // not an operation (clone, config, ...)
+            }
+            for service in mine {
+                let action = format!("{}:{}", service.iam, operations[service.model][&name]);
+                match credentials {
+                    Credentials::Function => function.insert(action),
+                    Credentials::Member => member.insert(action),
+                };
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    (function, member)
+}
+
+#[test]
+fn the_code_calls_exactly_the_actions_granted_and_listed_for_the_member_role() {
+    let (function, member) = actions_called();
+    assert_eq!(
+        function,
+        set(FUNCTION_ACTIONS),
+        "calls made with the function's credentials (granted in template.yaml)"
+    );
+    assert_eq!(
+        member,
+        set(MEMBER_ACTIONS),
+        "calls made with the member role's credentials (README, Member role)"
+    );
+}
+
+#[test]
+fn the_source_scan_reads_sdk_calls_and_operation_names() {
+    assert_eq!(
+        snake("AcceptAdministratorInvitation"),
+        "accept_administrator_invitation"
+    );
+    assert_eq!(
+        snake("DescribeOrganizationConfiguration"),
+        "describe_organization_configuration"
+    );
+    assert_eq!(snake("GetFindingsV2"), "get_findings_v2");
+    let source = "let out = self.sts\n    .assume_role()\n    .role_arn(&arn)\n    .send()\n    .await;\n\
+                  deadline.call(client.list_accounts().into_paginator().send()).await;\n\
+                  let c = client.clone(); self.list_members(ids).await; service.create_members().await;\n\
+                  // `client.invite_members()` in a comment";
+    assert_eq!(
+        sdk_calls(source),
+        set(&["assume_role", "into_paginator", "list_accounts"])
+    );
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(root().join("README.md")).expect("README.md")
+}
+
+/// The README's section under `heading` (up to the next heading of any level).
+fn readme_section(readme: &str, heading: &str) -> String {
+    readme
+        .split(&format!("\n{heading}\n"))
         .nth(1)
-        .expect("README has ## IAM permissions")
-        .split("\n## ")
+        .unwrap_or_else(|| panic!("README has no {heading}"))
+        .split("\n#")
         .next()
-        .unwrap_or_default();
-    let mut actions = BTreeSet::new();
-    let mut keys = BTreeSet::new();
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The `service:name` codes of a README table: (first column, other columns).
+fn table_codes(section: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut first = BTreeSet::new();
+    let mut others = BTreeSet::new();
     for row in section.lines().filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = row.split('|').collect();
         for (i, cell) in cells.iter().enumerate() {
@@ -790,20 +1311,20 @@ fn readme_iam_table() -> (BTreeSet<String>, BTreeSet<String>) {
                         && !name.is_empty()
                 });
                 if looks_like && i == 1 {
-                    actions.insert(code.to_owned());
+                    first.insert(code.to_owned());
                 } else if looks_like {
-                    keys.insert(code.to_owned());
+                    others.insert(code.to_owned());
                 }
             }
         }
     }
-    (actions, keys)
+    (first, others)
 }
 
 #[test]
 fn the_readme_iam_table_is_the_templates_grant() {
     let template = load("template.yaml");
-    let (actions, keys) = readme_iam_table();
+    let (actions, keys) = table_codes(&readme_section(&readme(), "## IAM permissions"));
     let granted: BTreeSet<String> = granted_actions(&template).into_iter().collect();
     assert_eq!(
         actions, granted,
@@ -811,9 +1332,10 @@ fn the_readme_iam_table_is_the_templates_grant() {
     );
     let used: BTreeSet<String> = function_statements(&template)
         .iter()
-        .filter_map(|s| s["Condition"].as_object().cloned())
-        .flat_map(|c| {
-            c.values()
+        .flat_map(|(_, s)| condition_variants(&template, s))
+        .flat_map(|block| {
+            block
+                .values()
                 .flat_map(|keys| {
                     keys.as_object()
                         .expect("keys")
@@ -828,6 +1350,23 @@ fn the_readme_iam_table_is_the_templates_grant() {
         keys, used,
         "README names every condition key the grant uses"
     );
+}
+
+#[test]
+fn the_readme_member_role_section_lists_what_the_member_role_needs() {
+    let section = readme_section(&readme(), "### Member role");
+    let (actions, _) = table_codes(&section);
+    assert_eq!(
+        actions,
+        set(MEMBER_ACTIONS),
+        "README ### Member role lists exactly the calls made as the member"
+    );
+    for role in ["AWSControlTowerExecution", "OrganizationAccountAccessRole"] {
+        assert!(
+            section.contains(role),
+            "the Member role section names {role}"
+        );
+    }
 }
 
 #[test]
