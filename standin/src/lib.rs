@@ -1,27 +1,68 @@
 //! A local stand-in for the AWS member APIs that moto lacks, served over HTTP on 127.0.0.1.
 //!
-//! It follows the official GuardDuty API model (restJson1): the routes, the camelCase members,
-//! the 1–50 item limits, 12-character account ids, `unprocessedAccounts` with the texts the
-//! service really returns, and errors typed by the `x-amzn-ErrorType` header. State is kept per
-//! region, read from the SigV4 credential scope of each request, so one stand-in serves every
-//! region a test configures. Tests drive it in-process through [`Standin`]; the `standin` binary
-//! serves the same thing for local runs.
+//! It follows the official API models (restJson1) of three services: GuardDuty's member API
+//! (camelCase), Security Hub CSPM's member API (PascalCase) and Account's `ListRegions`: the
+//! routes, the member names, the list limits, the per-account results with the texts the services
+//! really return, and errors typed by the `x-amzn-ErrorType` header. State is kept per region,
+//! read from the SigV4 credential scope of each request, and per caller: the access key id in the
+//! same scope names the account that calls (the administrator, or a member account whose
+//! credentials came from STS `AssumeRole`, asked of moto). Tests drive it in-process through
+//! [`Standin`]; the `standin` binary serves the same thing for local runs.
 
+mod account;
 mod guardduty;
 mod http;
+mod securityhub;
+mod sts;
+mod wire;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use guardduty::results;
+pub use securityhub::results as securityhub_results;
 
-/// The member API operations the stand-in serves, as named in the API model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+/// The services the stand-in serves, named by their SigV4 signing names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Service {
+    /// `guardduty`
+    GuardDuty,
+    /// `securityhub` (Security Hub CSPM)
+    SecurityHub,
+    /// `account`
+    Account,
+}
+
+impl Service {
+    /// The service of a SigV4 signing name.
+    fn from_signing_name(name: &str) -> Option<Service> {
+        match name {
+            "guardduty" => Some(Service::GuardDuty),
+            "securityhub" => Some(Service::SecurityHub),
+            "account" => Some(Service::Account),
+            _ => None,
+        }
+    }
+
+    /// The IAM prefix of the service's actions.
+    pub fn iam_prefix(self) -> &'static str {
+        match self {
+            Service::GuardDuty => "guardduty",
+            Service::SecurityHub => "securityhub",
+            Service::Account => "account",
+        }
+    }
+}
+
+/// The operations the stand-in serves, as named in the API models. GuardDuty and Security Hub
+/// share names such as `CreateMembers`; [`Call::service`] tells them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Operation {
     ListDetectors,
     DescribeOrganizationConfiguration,
@@ -29,6 +70,30 @@ pub enum Operation {
     InviteMembers,
     GetMembers,
     ListMembers,
+    /// GuardDuty, member side.
+    CreateDetector,
+    /// GuardDuty and Security Hub, member side.
+    ListInvitations,
+    /// GuardDuty and Security Hub, member side.
+    AcceptAdministratorInvitation,
+    /// Security Hub, member side (and the administrator's own hub).
+    EnableSecurityHub,
+    /// Account.
+    ListRegions,
+}
+
+impl Operation {
+    /// Whether the operation changes state (as opposed to reading it).
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Operation::CreateMembers
+                | Operation::InviteMembers
+                | Operation::CreateDetector
+                | Operation::AcceptAdministratorInvitation
+                | Operation::EnableSecurityHub
+        )
+    }
 }
 
 /// One request the stand-in answered, in arrival order.
@@ -36,16 +101,19 @@ pub enum Operation {
 pub struct Call {
     /// Position in the order of arrival, from 0.
     pub seq: usize,
+    pub service: Service,
     /// The region from the request's SigV4 credential scope.
     pub region: String,
+    /// The account that called: the one its access key id belongs to.
+    pub caller: String,
     pub operation: Operation,
-    /// The account ids the request carried (empty for ListDetectors).
+    /// The account ids the request carried (empty for calls that carry none).
     pub account_ids: Vec<String>,
-    /// InviteMembers only: the invitation message.
+    /// GuardDuty InviteMembers only: the invitation message.
     pub message: Option<String>,
-    /// InviteMembers only: the `disableEmailNotification` flag.
+    /// GuardDuty InviteMembers only: the `disableEmailNotification` flag.
     pub disable_email_notification: Option<bool>,
-    /// The HTTP status the stand-in answered with.
+    /// The HTTP status the stand-in answered with (0 for a call that never answered).
     pub status: u16,
 }
 
@@ -54,15 +122,21 @@ pub struct Call {
 pub struct Invitation {
     pub region: String,
     pub account_id: String,
+    /// The id the member sees in `ListInvitations` and accepts with.
+    pub invitation_id: String,
+    /// GuardDuty only: the invitation message.
     pub message: Option<String>,
+    /// GuardDuty only: the `disableEmailNotification` flag.
     pub disable_email_notification: bool,
 }
 
-/// A member as the stand-in stores it.
+/// A member as the stand-in stores it, in either service.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Member {
     pub account_id: String,
+    /// Empty when the administrator gave none (Security Hub's email is optional).
     pub email: String,
+    /// GuardDuty's `relationshipStatus`, or Security Hub's `MemberStatus`.
     pub relationship_status: String,
 }
 
@@ -71,25 +145,29 @@ pub struct Member {
 pub enum FaultKind {
     /// HTTP 429 `ThrottlingException`, as the API front door sends it.
     Throttle,
-    /// HTTP 500 `InternalServerErrorException`.
+    /// HTTP 500: the service's internal error (`InternalServerErrorException` for GuardDuty,
+    /// `InternalException` for Security Hub, `InternalServerException` for Account).
     ServerError,
     /// No answer at all: the connection stays open until the client gives up.
     Hang,
 }
 
-/// Random faults on every member-API call, from a seeded generator so a test replays exactly.
+/// Random faults on every GuardDuty and Security Hub call, from a seeded generator so a test
+/// replays exactly.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Chaos {
     pub seed: u64,
     /// Share of calls answered with 429 `ThrottlingException`, from 0 to 1.
     pub throttle_rate: f64,
-    /// Share of calls answered with 500 `InternalServerErrorException`, from 0 to 1.
+    /// Share of calls answered with a 500 internal error, from 0 to 1.
     pub error_rate: f64,
 }
 
 /// A fault to inject: which requests it hits, what it answers, and how many times.
 #[derive(Clone, Debug)]
 pub struct Fault {
+    /// Only this service; `None` for every service.
+    pub service: Option<Service>,
     /// Only this operation; `None` for every operation.
     pub operation: Option<Operation>,
     /// Only this region; `None` for every region.
@@ -100,9 +178,10 @@ pub struct Fault {
 }
 
 impl Fault {
-    /// A fault on every call of one operation in one region.
+    /// A fault on every call of one operation in one region, in any service.
     pub fn always(operation: Operation, region: &str, kind: FaultKind) -> Fault {
         Fault {
+            service: None,
             operation: Some(operation),
             region: Some(region.to_owned()),
             kind,
@@ -110,11 +189,19 @@ impl Fault {
         }
     }
 
-    /// A fault on the next `times` calls of one operation in one region.
+    /// A fault on the next `times` calls of one operation in one region, in any service.
     pub fn times(operation: Operation, region: &str, kind: FaultKind, times: usize) -> Fault {
         Fault {
             times: Some(times),
             ..Fault::always(operation, region, kind)
+        }
+    }
+
+    /// The same fault, limited to one service.
+    pub fn in_service(self, service: Service) -> Fault {
+        Fault {
+            service: Some(service),
+            ..self
         }
     }
 }
@@ -122,48 +209,183 @@ impl Fault {
 /// How to start a stand-in.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The account that owns the detectors: the GuardDuty administrator.
+    /// The account that owns the detectors: the GuardDuty (and Security Hub) administrator.
     pub admin_account: String,
-    /// The detector of each region; a region not listed has no detector.
+    /// The administrator's detector of each region; a region not listed has no detector.
     pub detectors: BTreeMap<String, String>,
 }
 
-#[derive(Default)]
-pub(crate) struct State {
-    pub(crate) admin_account: String,
-    pub(crate) detectors: BTreeMap<String, String>,
+/// A member as stored, with the times the services report.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Record {
+    pub(crate) member: Member,
+    pub(crate) invited_at: Option<String>,
+    pub(crate) updated_at: String,
+}
+
+/// An invitation waiting for the member to accept it.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Pending {
+    pub(crate) invitation_id: String,
+    pub(crate) invited_at: String,
+}
+
+/// Who a caller is, once known.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Caller {
+    pub(crate) account: String,
+    /// The principal, for the texts of access denials.
+    pub(crate) arn: String,
+}
+
+/// A token bucket of the rate limit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bucket {
+    pub(crate) tokens: f64,
+    pub(crate) last: Instant,
+}
+
+/// One service's members, invitations and delegation.
+#[derive(Default, Serialize)]
+pub(crate) struct Members {
     /// Regions where the administrator is the organisation's delegated administrator.
     pub(crate) delegated_regions: BTreeSet<String>,
     /// The organisation's accounts: `CreateMembers` by a delegated administrator associates
     /// them directly.
     pub(crate) organization_accounts: BTreeSet<String>,
-    /// region → account id → member.
-    pub(crate) members: BTreeMap<String, BTreeMap<String, Member>>,
+    /// region → account id → member, as the administrator sees them.
+    pub(crate) members: BTreeMap<String, BTreeMap<String, Record>>,
+    /// Every invitation sent, in order.
+    pub(crate) sent: Vec<Invitation>,
+    /// (region, member account) → the invitation it has not accepted yet. One administrator,
+    /// so at most one per member and region.
+    pub(crate) pending: BTreeMap<(String, String), Pending>,
+}
+
+impl Members {
+    /// Puts a member in place; an `Invited` member gets a pending invitation, any other status
+    /// loses it.
+    fn put(&mut self, region: &str, account_id: &str, email: &str, status: &str, id: String) {
+        let now = wire::now();
+        let invited = status == "Invited";
+        self.members.entry(region.to_owned()).or_default().insert(
+            account_id.to_owned(),
+            Record {
+                member: Member {
+                    account_id: account_id.to_owned(),
+                    email: email.to_owned(),
+                    relationship_status: status.to_owned(),
+                },
+                invited_at: invited.then(|| now.clone()),
+                updated_at: now.clone(),
+            },
+        );
+        let key = (region.to_owned(), account_id.to_owned());
+        if invited {
+            self.pending.insert(
+                key,
+                Pending {
+                    invitation_id: id,
+                    invited_at: now,
+                },
+            );
+        } else {
+            self.pending.remove(&key);
+        }
+    }
+
+    fn of_region(&self, region: &str) -> BTreeMap<String, Member> {
+        self.members
+            .get(region)
+            .map(|m| {
+                m.iter()
+                    .map(|(id, r)| (id.clone(), r.member.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) admin_account: String,
+    /// The administrator's GuardDuty detector of each region.
+    pub(crate) detectors: BTreeMap<String, String>,
+    /// Other accounts' detectors: account → region → detector id.
+    pub(crate) member_detectors: BTreeMap<String, BTreeMap<String, String>>,
+    pub(crate) guardduty: Members,
+    pub(crate) securityhub: Members,
+    /// (account, region) where the account's Security Hub is enabled.
+    pub(crate) hubs: BTreeSet<(String, String)>,
+    /// Region → opt-in status, as `ListRegions` answers it.
+    pub(crate) regions: BTreeMap<String, String>,
+    /// Regions where a service control policy denies every call.
+    pub(crate) denied_regions: BTreeSet<String>,
+    /// Calls per second per (service, operation, region); `None` for no limit.
+    pub(crate) rate_limit: Option<u32>,
+    pub(crate) buckets: HashMap<(Service, Operation, String), Bucket>,
+    /// Where to ask who an access key id belongs to (moto's STS).
+    pub(crate) sts_endpoint: Option<String>,
+    /// Access key id → its caller, fixed by a test or learned from STS; `None` for a key STS
+    /// does not know (the administrator's).
+    pub(crate) identities: HashMap<String, Option<Caller>>,
     pub(crate) calls: Vec<Call>,
-    pub(crate) invitations: Vec<Invitation>,
     pub(crate) faults: Vec<Fault>,
-    /// Added to every member-API answer, to stand for the service's own latency.
+    /// Added to every answer, to stand for the service's own latency.
     pub(crate) latency: std::time::Duration,
     pub(crate) chaos: Option<Chaos>,
     /// The state of the seeded generator (splitmix64).
     pub(crate) rng: u64,
+    /// Counts the ids the stand-in makes up (detectors, invitations), apart from `rng` so that
+    /// chaos replays the same whatever ids were made.
+    pub(crate) ids: u64,
+}
+
+/// One step of splitmix64.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl State {
     /// The next number of the seeded generator, uniform in [0, 1).
     fn next_random(&mut self) -> f64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        (splitmix(&mut self.rng) >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// The fault this request meets: a targeted fault first (used up by one), else a random one.
-    pub(crate) fn take_fault(&mut self, operation: Operation, region: &str) -> Option<FaultKind> {
-        if let Some(kind) = self.take_targeted(operation, region) {
+    /// A fresh id of 32 lowercase hex digits, the form of GuardDuty's detector and invitation
+    /// ids and of Security Hub's invitation ids.
+    pub(crate) fn fresh_id(&mut self) -> String {
+        let a = splitmix(&mut self.ids);
+        let b = splitmix(&mut self.ids);
+        format!("{a:016x}{b:016x}")
+    }
+
+    /// The detector an account has in a region.
+    pub(crate) fn detector_of(&self, account: &str, region: &str) -> Option<&String> {
+        if account == self.admin_account {
+            self.detectors.get(region)
+        } else {
+            self.member_detectors.get(account)?.get(region)
+        }
+    }
+
+    /// The fault this request meets: a targeted fault first (used up by one), else a random
+    /// one (GuardDuty and Security Hub only).
+    pub(crate) fn take_fault(
+        &mut self,
+        service: Service,
+        operation: Operation,
+        region: &str,
+    ) -> Option<FaultKind> {
+        if let Some(kind) = self.take_targeted(service, operation, region) {
             return Some(kind);
+        }
+        if service == Service::Account {
+            return None;
         }
         let chaos = self.chaos?;
         let roll = self.next_random();
@@ -176,9 +398,15 @@ impl State {
         }
     }
 
-    fn take_targeted(&mut self, operation: Operation, region: &str) -> Option<FaultKind> {
+    fn take_targeted(
+        &mut self,
+        service: Service,
+        operation: Operation,
+        region: &str,
+    ) -> Option<FaultKind> {
         let fault = self.faults.iter_mut().find(|f| {
-            f.operation.is_none_or(|o| o == operation)
+            f.service.is_none_or(|s| s == service)
+                && f.operation.is_none_or(|o| o == operation)
                 && f.region.as_deref().is_none_or(|r| r == region)
                 && f.times.is_none_or(|n| n > 0)
         })?;
@@ -186,6 +414,32 @@ impl State {
             *n -= 1;
         }
         Some(fault.kind)
+    }
+
+    /// Whether the rate limit lets one more call through (a token bucket per service,
+    /// operation and region, holding at most one second of calls).
+    pub(crate) fn admit(&mut self, service: Service, operation: Operation, region: &str) -> bool {
+        let Some(rate) = self.rate_limit else {
+            return true;
+        };
+        let rate = f64::from(rate.max(1));
+        let now = Instant::now();
+        let bucket = self
+            .buckets
+            .entry((service, operation, region.to_owned()))
+            .or_insert(Bucket {
+                tokens: rate,
+                last: now,
+            });
+        let refill = now.duration_since(bucket.last).as_secs_f64() * rate;
+        bucket.tokens = (bucket.tokens + refill).min(rate);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -219,7 +473,8 @@ impl Standin {
         })
     }
 
-    /// The URL to give the SDK, for example in `AWS_ENDPOINT_URL_GUARDDUTY`.
+    /// The URL to give the SDK, for example in `AWS_ENDPOINT_URL_GUARDDUTY`,
+    /// `AWS_ENDPOINT_URL_SECURITYHUB` and `AWS_ENDPOINT_URL_ACCOUNT`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -234,60 +489,201 @@ impl Standin {
         self.state().calls.clone()
     }
 
-    /// Every invitation sent so far, in order.
+    // ----- who calls -----
+
+    /// Asks moto's STS at `url` (for example `http://127.0.0.1:5000`) who an access key id the
+    /// stand-in has not seen belongs to, with `GetCallerIdentity`, and remembers the answer. A
+    /// key moto does not know, or any key while no STS endpoint is set, is the administrator's.
+    pub fn set_sts_endpoint(&self, url: &str) {
+        let mut state = self.state();
+        state.sts_endpoint = Some(url.trim_end_matches('/').to_owned());
+        // Keys taken for the administrator's only for want of an endpoint are asked again.
+        state.identities.retain(|_, caller| caller.is_some());
+    }
+
+    /// Fixes the account an access key id belongs to.
+    pub fn set_identity(&self, access_key_id: &str, account: &str) {
+        self.state().identities.insert(
+            access_key_id.to_owned(),
+            Some(Caller {
+                account: account.to_owned(),
+                arn: sts::placeholder_arn(account),
+            }),
+        );
+    }
+
+    // ----- GuardDuty -----
+
+    /// Every GuardDuty invitation sent so far, in order.
     pub fn invitations(&self) -> Vec<Invitation> {
-        self.state().invitations.clone()
+        self.state().guardduty.sent.clone()
     }
 
-    /// The members of a region, by account id.
+    /// The administrator's GuardDuty members of a region, by account id.
     pub fn members(&self, region: &str) -> BTreeMap<String, Member> {
-        self.state()
-            .members
-            .get(region)
-            .cloned()
-            .unwrap_or_default()
+        self.state().guardduty.of_region(region)
     }
 
-    /// Puts a member in place, as an earlier run or another tool would have left it.
+    /// Puts a GuardDuty member in place, as an earlier run or another tool would have left it.
+    /// An `Invited` member also gets a pending invitation it can accept.
     pub fn put_member(&self, region: &str, account_id: &str, email: &str, status: &str) {
-        self.state()
-            .members
-            .entry(region.to_owned())
-            .or_default()
-            .insert(
-                account_id.to_owned(),
-                Member {
-                    account_id: account_id.to_owned(),
-                    email: email.to_owned(),
-                    relationship_status: status.to_owned(),
-                },
-            );
+        let mut state = self.state();
+        let id = state.fresh_id();
+        state.guardduty.put(region, account_id, email, status, id);
     }
 
-    /// Makes the administrator the organisation's delegated administrator in `regions`, for an
-    /// organisation of `accounts`. There, `CreateMembers` associates an organisation account
-    /// directly (its status becomes `Enabled`, no invitation), and
+    /// Makes the administrator the organisation's GuardDuty delegated administrator in
+    /// `regions`, for an organisation of `accounts`. There, `CreateMembers` associates an
+    /// organisation account directly (its status becomes `Enabled`, no invitation), and
     /// `DescribeOrganizationConfiguration` answers; elsewhere it is refused.
     pub fn delegate(&self, regions: &[&str], accounts: &[&str]) {
         let mut state = self.state();
-        state
+        let members = &mut state.guardduty;
+        members
             .delegated_regions
             .extend(regions.iter().map(|r| (*r).to_owned()));
-        state
+        members
             .organization_accounts
             .extend(accounts.iter().map(|a| (*a).to_owned()));
     }
 
-    /// Delays every member-API answer by `latency`, as the real service would take its time.
+    /// Gives a (member) account a GuardDuty detector in a region, as if it had created one.
+    pub fn put_member_detector(&self, account: &str, region: &str, detector_id: &str) {
+        let mut state = self.state();
+        if account == state.admin_account {
+            state
+                .detectors
+                .insert(region.to_owned(), detector_id.to_owned());
+        } else {
+            state
+                .member_detectors
+                .entry(account.to_owned())
+                .or_default()
+                .insert(region.to_owned(), detector_id.to_owned());
+        }
+    }
+
+    /// An account's GuardDuty detectors, by region.
+    pub fn member_detectors(&self, account: &str) -> BTreeMap<String, String> {
+        let state = self.state();
+        if account == state.admin_account {
+            state.detectors.clone()
+        } else {
+            state
+                .member_detectors
+                .get(account)
+                .cloned()
+                .unwrap_or_default()
+        }
+    }
+
+    // ----- Security Hub -----
+
+    /// Enables the administrator's Security Hub in `regions`. Elsewhere every administrator
+    /// call answers 401 `InvalidAccessException`, as for an account not subscribed.
+    pub fn enable_security_hub(&self, regions: &[&str]) {
+        let mut state = self.state();
+        let admin = state.admin_account.clone();
+        state
+            .hubs
+            .extend(regions.iter().map(|r| (admin.clone(), (*r).to_owned())));
+    }
+
+    /// Makes the administrator the organisation's Security Hub delegated administrator in
+    /// `regions`, for an organisation of `accounts`: there `CreateMembers` makes an
+    /// organisation account `Enabled` directly ("Organization accounts don't receive
+    /// invitations").
+    pub fn delegate_security_hub(&self, regions: &[&str], accounts: &[&str]) {
+        let mut state = self.state();
+        let members = &mut state.securityhub;
+        members
+            .delegated_regions
+            .extend(regions.iter().map(|r| (*r).to_owned()));
+        members
+            .organization_accounts
+            .extend(accounts.iter().map(|a| (*a).to_owned()));
+    }
+
+    /// Enables a (member) account's Security Hub in a region, as if it had called
+    /// `EnableSecurityHub`.
+    pub fn put_member_hub(&self, account: &str, region: &str) {
+        self.state()
+            .hubs
+            .insert((account.to_owned(), region.to_owned()));
+    }
+
+    /// Whether an account's Security Hub is enabled in a region.
+    pub fn security_hub_enabled(&self, account: &str, region: &str) -> bool {
+        self.state()
+            .hubs
+            .contains(&(account.to_owned(), region.to_owned()))
+    }
+
+    /// The administrator's Security Hub members of a region, by account id
+    /// (`relationship_status` holds the `MemberStatus`).
+    pub fn security_hub_members(&self, region: &str) -> BTreeMap<String, Member> {
+        self.state().securityhub.of_region(region)
+    }
+
+    /// Puts a Security Hub member in place, as an earlier run or another tool would have left
+    /// it. An `Invited` member also gets a pending invitation it can accept.
+    pub fn put_security_hub_member(
+        &self,
+        region: &str,
+        account_id: &str,
+        email: &str,
+        status: &str,
+    ) {
+        let mut state = self.state();
+        let id = state.fresh_id();
+        state.securityhub.put(region, account_id, email, status, id);
+    }
+
+    /// Every Security Hub invitation sent so far, in order.
+    pub fn security_hub_invitations(&self) -> Vec<Invitation> {
+        self.state().securityhub.sent.clone()
+    }
+
+    // ----- regions -----
+
+    /// Sets every region's opt-in status, as `ListRegions` answers it: `ENABLED`,
+    /// `ENABLED_BY_DEFAULT`, `DISABLED`, `ENABLING` or `DISABLING`. In a `DISABLED` region every
+    /// GuardDuty and Security Hub call answers 403 `UnrecognizedClientException`.
+    pub fn set_regions(&self, regions: &[(&str, &str)]) {
+        self.state().regions = regions
+            .iter()
+            .map(|(r, s)| ((*r).to_owned(), (*s).to_owned()))
+            .collect();
+    }
+
+    /// Denies every GuardDuty and Security Hub call in a region, as a service control policy
+    /// does: 403 `AccessDeniedException`.
+    pub fn deny_region(&self, region: &str) {
+        self.state().denied_regions.insert(region.to_owned());
+    }
+
+    // ----- the service's manners -----
+
+    /// Delays every answer by `latency`, as the real service would take its time.
     pub fn set_latency(&self, latency: std::time::Duration) {
         self.state().latency = latency;
     }
 
-    /// Answers member-API calls with random faults from now on; `None` stops them.
+    /// Answers GuardDuty and Security Hub calls with random faults from now on; `None` stops
+    /// them.
     pub fn set_chaos(&self, chaos: Option<Chaos>) {
         let mut state = self.state();
         state.rng = chaos.map_or(0, |c| c.seed);
         state.chaos = chaos;
+    }
+
+    /// Lets at most `per_second` calls a second through for each service, operation and region
+    /// (a token bucket holding one second of calls); the others answer 429
+    /// `TooManyRequestsException`. `None` lifts the limit.
+    pub fn set_rate_limit(&self, per_second: Option<u32>) {
+        let mut state = self.state();
+        state.rate_limit = per_second;
+        state.buckets.clear();
     }
 
     /// Adds a fault; faults are tried in the order they were added.
