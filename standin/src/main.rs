@@ -1,6 +1,7 @@
 //! Serves the member-API stand-in on 127.0.0.1 until interrupted, for local runs.
 //!
-//! Usage: `standin [--port N] [--admin-account ID] [--detector REGION=ID]... [--latency-ms N]`
+//! Usage: `standin [--port N] [--admin-account ID] [--detector REGION=ID]... [--latency-ms N]
+//! [--security-hub REGION]... [--region-status REGION=STATUS]... [--sts-endpoint URL]`
 //! It prints `listening on http://127.0.0.1:PORT` once it accepts requests. `GET /_standin/state`
 //! answers its members, calls and invitations as JSON.
 
@@ -11,18 +12,38 @@ use std::time::Duration;
 
 use standin::{Settings, Standin};
 
-const USAGE: &str =
-    "usage: standin [--port N] [--admin-account 12-DIGIT-ID] [--detector REGION=DETECTOR_ID]...";
+const USAGE: &str = "usage: standin [--port N] [--admin-account 12-DIGIT-ID] [--detector REGION=DETECTOR_ID]... [--latency-ms N]
+               [--security-hub REGION]... [--region-status REGION=STATUS]... [--sts-endpoint URL]
+  --security-hub REGION         the administrator's Security Hub is enabled in REGION (repeatable)
+  --region-status REGION=STATUS ListRegions answers STATUS for REGION: ENABLED, ENABLED_BY_DEFAULT,
+                                DISABLED, ENABLING or DISABLING (repeatable); DISABLED refuses calls there
+  --sts-endpoint URL            ask moto's STS at URL (http://HOST:PORT) who unknown access keys belong to";
 
+/// The opt-in statuses of Account's `RegionOptStatus`.
+const REGION_STATUSES: &[&str] = &[
+    "ENABLED",
+    "ENABLED_BY_DEFAULT",
+    "DISABLED",
+    "ENABLING",
+    "DISABLING",
+];
+
+#[derive(Debug)]
 struct Args {
     settings: Settings,
     port: u16,
     latency: Duration,
+    security_hub: Vec<String>,
+    region_status: Vec<(String, String)>,
+    sts_endpoint: Option<String>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut port = 0;
     let mut latency = Duration::ZERO;
+    let mut security_hub = Vec::new();
+    let mut region_status = Vec::new();
+    let mut sts_endpoint = None;
     let mut settings = Settings {
         admin_account: "123456789012".to_owned(),
         detectors: BTreeMap::new(),
@@ -51,6 +72,29 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map_err(|_| format!("--latency-ms {v:?} is not a number of milliseconds"))?;
                 latency = Duration::from_millis(ms);
             }
+            "--security-hub" => security_hub.push(value()?),
+            "--region-status" => {
+                let v = value()?;
+                let (region, status) = v
+                    .split_once('=')
+                    .ok_or(format!("--region-status {v:?} must be REGION=STATUS"))?;
+                if !REGION_STATUSES.contains(&status) {
+                    return Err(format!(
+                        "--region-status {v:?}: the status must be one of {}",
+                        REGION_STATUSES.join(", ")
+                    ));
+                }
+                region_status.push((region.to_owned(), status.to_owned()));
+            }
+            "--sts-endpoint" => {
+                let v = value()?;
+                if !v.starts_with("http://") {
+                    return Err(format!(
+                        "--sts-endpoint {v:?} must be an http:// URL, such as moto's http://127.0.0.1:5000"
+                    ));
+                }
+                sts_endpoint = Some(v);
+            }
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -59,6 +103,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         settings,
         port,
         latency,
+        security_hub,
+        region_status,
+        sts_endpoint,
     })
 }
 
@@ -68,6 +115,9 @@ async fn main() -> ExitCode {
         settings,
         port,
         latency,
+        security_hub,
+        region_status,
+        sts_endpoint,
     } = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(message) => {
@@ -83,8 +133,70 @@ async fn main() -> ExitCode {
         }
     };
     standin.set_latency(latency);
+    let hubs: Vec<&str> = security_hub.iter().map(String::as_str).collect();
+    standin.enable_security_hub(&hubs);
+    let regions: Vec<(&str, &str)> = region_status
+        .iter()
+        .map(|(r, s)| (r.as_str(), s.as_str()))
+        .collect();
+    standin.set_regions(&regions);
+    if let Some(url) = &sts_endpoint {
+        standin.set_sts_endpoint(url);
+    }
     println!("listening on {}", standin.endpoint());
     let _ = std::io::stdout().flush();
     let _ = tokio::signal::ctrl_c().await;
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        parse_args(args.iter().map(|a| (*a).to_owned()))
+    }
+
+    #[test]
+    fn repeatable_flags_add_up() {
+        let args = parse(&[
+            "--security-hub",
+            "us-east-1",
+            "--security-hub",
+            "eu-west-1",
+            "--region-status",
+            "us-east-1=ENABLED_BY_DEFAULT",
+            "--region-status",
+            "ap-east-1=DISABLED",
+            "--sts-endpoint",
+            "http://127.0.0.1:5000",
+            "--detector",
+            "us-east-1=abc",
+        ])
+        .unwrap();
+        assert_eq!(args.security_hub, ["us-east-1", "eu-west-1"]);
+        assert_eq!(
+            args.region_status,
+            [
+                ("us-east-1".to_owned(), "ENABLED_BY_DEFAULT".to_owned()),
+                ("ap-east-1".to_owned(), "DISABLED".to_owned())
+            ]
+        );
+        assert_eq!(args.sts_endpoint.as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(args.settings.detectors["us-east-1"], "abc");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_reason() {
+        for (args, expected) in [
+            (&["--region-status", "us-east-1"][..], "REGION=STATUS"),
+            (&["--region-status", "us-east-1=ON"][..], "must be one of"),
+            (&["--sts-endpoint", "https://sts.example"][..], "http://"),
+            (&["--security-hub"][..], "needs a value"),
+            (&["--bogus"][..], "unknown argument"),
+        ] {
+            let e = parse(args).unwrap_err();
+            assert!(e.contains(expected), "{args:?}: {e}");
+        }
+    }
 }
