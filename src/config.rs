@@ -45,8 +45,22 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "REGIONS",
         parameter: "Regions",
-        meaning: "Comma-separated regions to onboard in.",
+        meaning: "Comma-separated regions to onboard in, or `all-enabled`: every region enabled for this account (`account:ListRegions`), resolved once per cold start.",
         default: "the function's region",
+        template_default: "",
+    },
+    Variable {
+        name: "ENABLE_SECURITY_HUB",
+        parameter: "EnableSecurityHub",
+        meaning: "`true` or `false`: also make every account a Security Hub member (`CreateMembers`, then `InviteMembers`) in every region onboarded.",
+        default: "false",
+        template_default: "false",
+    },
+    Variable {
+        name: "MEMBER_ROLE_NAME",
+        parameter: "MemberRoleName",
+        meaning: "Optional. The name of a role the function assumes in each invited member account, to accept the invitation there (GuardDuty, and Security Hub when on), for example `AWSControlTowerExecution` or `OrganizationAccountAccessRole`. Empty: members accept themselves.",
+        default: "empty (off)",
         template_default: "",
     },
     Variable {
@@ -106,6 +120,42 @@ impl fmt::Display for Region {
     }
 }
 
+/// Where to onboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Regions {
+    /// These regions, without duplicates, in the order given.
+    Listed(Vec<Region>),
+    /// Every region enabled for the administrator account, listed at cold start.
+    AllEnabled,
+}
+
+/// The value of `REGIONS` that means every enabled region.
+pub const ALL_ENABLED: &str = "all-enabled";
+
+/// An IAM role name: 1-64 characters of letters, digits and `+=,.@_-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleName(String);
+
+impl RoleName {
+    pub fn parse(value: &str) -> Option<RoleName> {
+        let ok = (1..=64).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        ok.then(|| RoleName(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// When the report email is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportWhen {
@@ -127,12 +177,16 @@ pub enum ReportSettings {
 /// The checked configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// The regions to onboard in, without duplicates, in the order given.
-    pub regions: Vec<Region>,
+    /// The regions to onboard in.
+    pub regions: Regions,
     /// Detector ids given for some regions; the others are discovered.
     pub detectors: BTreeMap<Region, String>,
     pub invitation_message: String,
     pub disable_email_notification: bool,
+    /// Security Hub beside GuardDuty.
+    pub security_hub: bool,
+    /// The role to assume in member accounts to accept their invitations.
+    pub member_role: Option<RoleName>,
     pub report: ReportSettings,
 }
 
@@ -170,10 +224,11 @@ impl Config {
         };
 
         let regions = match get("REGIONS") {
-            Some(value) => parse_regions(&value)?,
-            None => vec![own_region.clone().ok_or_else(|| {
-                err("REGIONS", "is not set and the function's region (AWS_REGION) is unknown: set REGIONS to comma-separated regions such as us-east-1,eu-west-1")
-            })?],
+            Some(value) if value.trim().eq_ignore_ascii_case(ALL_ENABLED) => Regions::AllEnabled,
+            Some(value) => Regions::Listed(parse_regions(&value)?),
+            None => Regions::Listed(vec![own_region.clone().ok_or_else(|| {
+                err("REGIONS", "is not set and the function's region (AWS_REGION) is unknown: set REGIONS to comma-separated regions such as us-east-1,eu-west-1, or to all-enabled")
+            })?]),
         };
 
         let detectors = match get("GUARDDUTY_DETECTOR_ID") {
@@ -192,14 +247,18 @@ impl Config {
             Some(value) => value,
         };
 
-        let disable_email_notification = match get("DISABLE_EMAIL_NOTIFICATION") {
-            None => false,
-            Some(value) => parse_bool(&value).ok_or_else(|| {
-                err(
-                    "DISABLE_EMAIL_NOTIFICATION",
-                    format!("is {value:?}: set it to true or false"),
-                )
-            })?,
+        let flag = |name: &'static str| match get(name) {
+            None => Ok(false),
+            Some(value) => parse_bool(&value)
+                .ok_or_else(|| err(name, format!("is {value:?}: set it to true or false"))),
+        };
+        let disable_email_notification = flag("DISABLE_EMAIL_NOTIFICATION")?;
+        let security_hub = flag("ENABLE_SECURITY_HUB")?;
+        let member_role = match get("MEMBER_ROLE_NAME") {
+            None => None,
+            Some(value) => Some(RoleName::parse(value.trim()).ok_or_else(|| {
+                err("MEMBER_ROLE_NAME", format!("is {:?}, which is not an IAM role name: give the role's name alone (1-64 letters, digits and +=,.@_-), such as AWSControlTowerExecution, or leave it empty", crate::event::printable(&value, 80)))
+            })?),
         };
 
         let when = match get("REPORT_WHEN").map(|v| v.trim().to_ascii_lowercase()) {
@@ -228,6 +287,8 @@ impl Config {
             detectors,
             invitation_message,
             disable_email_notification,
+            security_hub,
+            member_role,
             report,
         })
     }
@@ -278,7 +339,7 @@ fn check_detector_id(id: &str) -> Result<String, ConfigError> {
 fn parse_detectors(
     value: &str,
     own_region: Option<&Region>,
-    regions: &[Region],
+    regions: &Regions,
 ) -> Result<BTreeMap<Region, String>, ConfigError> {
     let mut detectors = BTreeMap::new();
     if !value.contains('=') {
@@ -303,7 +364,11 @@ fn parse_detectors(
             }
         }
     }
-    if let Some(region) = detectors.keys().find(|r| !regions.contains(r)) {
+    let listed = match regions {
+        Regions::Listed(listed) => listed.as_slice(),
+        Regions::AllEnabled => return Ok(detectors),
+    };
+    if let Some(region) = detectors.keys().find(|r| !listed.contains(r)) {
         return Err(err(
             "GUARDDUTY_DETECTOR_ID",
             format!(
@@ -398,7 +463,12 @@ mod tests {
     #[test]
     fn defaults_apply_when_only_the_report_addresses_are_set() {
         let c = with(&[]).unwrap();
-        assert_eq!(c.regions, vec![Region::parse("us-east-1").unwrap()]);
+        assert_eq!(
+            c.regions,
+            Regions::Listed(vec![Region::parse("us-east-1").unwrap()])
+        );
+        assert!(!c.security_hub);
+        assert_eq!(c.member_role, None);
         assert!(c.detectors.is_empty());
         assert_eq!(c.invitation_message, DEFAULT_INVITATION_MESSAGE);
         assert!(!c.disable_email_notification);
@@ -428,7 +498,10 @@ mod tests {
         ])
         .unwrap();
         let eu = Region::parse("eu-west-1").unwrap();
-        assert_eq!(c.regions.len(), 2, "duplicates merged");
+        assert!(
+            matches!(&c.regions, Regions::Listed(r) if r.len() == 2),
+            "duplicates merged"
+        );
         assert_eq!(c.detectors.get(&eu).map(String::as_str), Some("abc123"));
         assert_eq!(c.invitation_message, "Welcome");
         assert!(c.disable_email_notification);

@@ -34,6 +34,8 @@ pub enum Entry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Onboard(Vec<Entry>),
+    /// Reconcile the whole organisation: every `ACTIVE` account, every region's members.
+    Sweep,
     /// A trigger that needs no onboarding (a failed account creation, say), and why.
     Ignore(String),
 }
@@ -46,6 +48,8 @@ pub struct Received {
     /// The EventBridge event id, where there is one.
     pub event_id: Option<String>,
     pub action: Action,
+    /// Only reads: say what would be done (a manual invoke with `"dryRun": true`).
+    pub dry_run: bool,
 }
 
 /// An event the function does not understand.
@@ -57,7 +61,8 @@ pub struct EventError(String);
 pub const ACCEPTED: &str = "Control Tower CreateManagedAccount or UpdateManagedAccount; Organizations \
 CreateAccountResult (\"AWS Service Event via CloudTrail\"); Organizations AcceptHandshake (\"AWS API Call via \
 CloudTrail\") or AccountJoinedOrganization; or a manual invoke {\"accounts\":[{\"accountId\":\"123456789012\",\
-\"email\":\"optional@example.com\"}]}";
+\"email\":\"optional@example.com\"}]}, optionally with \"dryRun\":true; a sweep of the whole organisation: \
+an EventBridge Scheduled Event, or a manual invoke {\"sweep\":true}, optionally with \"dryRun\":true";
 
 /// The most accounts one manual invoke may name. `scripts/bench` measured 1,000 accounts in 4
 /// regions at 9.4 s; 5,000 with email lookups fit well inside the function's timeout, and a
@@ -95,7 +100,11 @@ pub fn parse(event: Value) -> Result<Received, EventError> {
             kind_of(&event)
         )));
     };
-    if object.contains_key("accounts") && !object.contains_key("detail-type") {
+    if !object.contains_key("detail-type")
+        && ["accounts", "sweep", "dryRun"]
+            .iter()
+            .any(|k| object.contains_key(*k))
+    {
         return manual(&event);
     }
     if !object.contains_key("detail-type") || !object.contains_key("source") {
@@ -109,6 +118,12 @@ pub fn parse(event: Value) -> Result<Received, EventError> {
     let detail_type = text_at(&event, "/detail-type");
     let event_name = text_at(&event, "/detail/eventName");
     match (source, detail_type, event_name) {
+        ("aws.events", "Scheduled Event", _) => Ok(Received {
+            trigger: "scheduled sweep".to_owned(),
+            event_id: event["id"].as_str().map(|id| printable(id, 80)),
+            action: Action::Sweep,
+            dry_run: false,
+        }),
         ("aws.controltower", SERVICE_EVENT, "CreateManagedAccount" | "UpdateManagedAccount") => {
             control_tower(event)
         }
@@ -118,7 +133,7 @@ pub fn parse(event: Value) -> Result<Received, EventError> {
             account_joined(&event)
         }
         _ => Err(EventError(format!(
-            "received an EventBridge event with source {:?}, detail-type {:?} and eventName {:?}, which this function does not handle; accepted: {ACCEPTED}. A scheduled rule must send a constant input in the manual-invoke shape.",
+            "received an EventBridge event with source {:?}, detail-type {:?} and eventName {:?}, which this function does not handle; accepted: {ACCEPTED}",
             printable(source, 80),
             printable(detail_type, 80),
             printable(event_name, 80),
@@ -174,6 +189,7 @@ fn control_tower(event: Value) -> Result<Received, EventError> {
         ))
     };
     Ok(Received {
+        dry_run: false,
         trigger,
         event_id: parsed.id,
         action,
@@ -226,6 +242,7 @@ fn create_account_result(event: Value) -> Result<Received, EventError> {
         )),
     };
     Ok(Received {
+        dry_run: false,
         trigger,
         event_id: parsed.id,
         action,
@@ -275,6 +292,7 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
     let event_id = parsed.id;
     let ignored = |reason: String| {
         Ok(Received {
+            dry_run: false,
             trigger: trigger.clone(),
             event_id: event_id.clone(),
             action: Action::Ignore(reason),
@@ -322,6 +340,7 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
         email: None,
     })];
     Ok(Received {
+        dry_run: false,
         trigger,
         event_id,
         action: Action::Onboard(entries),
@@ -382,6 +401,7 @@ fn account_joined(event: &Value) -> Result<Received, EventError> {
         )));
     };
     Ok(Received {
+        dry_run: false,
         trigger,
         event_id: event.get("id").and_then(Value::as_str).map(str::to_owned),
         action: Action::Onboard(vec![Entry::Account(RawAccount {
@@ -391,7 +411,53 @@ fn account_joined(event: &Value) -> Result<Received, EventError> {
     })
 }
 
+/// A manual invoke's flag: absent is `false`.
+fn flag(event: &Value, key: &str) -> Result<bool, EventError> {
+    match &event[key] {
+        Value::Null => Ok(false),
+        Value::Bool(b) => Ok(*b),
+        other => Err(EventError(format!(
+            "received a manual invoke whose \"{key}\" is a {}, not true or false",
+            kind_of(other)
+        ))),
+    }
+}
+
 fn manual(event: &Value) -> Result<Received, EventError> {
+    if let Some(key) = event.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !["accounts", "sweep", "dryRun"].contains(&k.as_str()))
+    }) {
+        return Err(EventError(format!(
+            "received a manual invoke with the unknown key {:?}; a manual invoke has \"accounts\" or \"sweep\", and optionally \"dryRun\"",
+            printable(key, 40)
+        )));
+    }
+    let dry_run = flag(event, "dryRun")?;
+    let sweep = flag(event, "sweep")?;
+    if sweep {
+        if !event["accounts"].is_null() {
+            return Err(EventError(
+                "received a manual invoke with both \"sweep\": true and \"accounts\"; send one or the other".to_owned(),
+            ));
+        }
+        return Ok(Received {
+            trigger: if dry_run {
+                "manual sweep (dry run)"
+            } else {
+                "manual sweep"
+            }
+            .to_owned(),
+            event_id: None,
+            action: Action::Sweep,
+            dry_run,
+        });
+    }
+    if event["accounts"].is_null() {
+        return Err(EventError(
+            "received a manual invoke without \"accounts\"; send {\"accounts\":[{\"accountId\":\"123456789012\"}]}, or {\"sweep\":true} to sweep the organisation".to_owned(),
+        ));
+    }
     let Some(list) = event["accounts"].as_array() else {
         return Err(EventError(format!(
             "received a manual invoke whose \"accounts\" is a {}, not a list; send {{\"accounts\":[{{\"accountId\":\"123456789012\",\"email\":\"optional@example.com\"}}]}}",
@@ -415,7 +481,13 @@ fn manual(event: &Value) -> Result<Received, EventError> {
         .map(|(i, entry)| manual_entry(i, entry))
         .collect();
     Ok(Received {
-        trigger: "manual invoke".to_owned(),
+        dry_run,
+        trigger: if dry_run {
+            "manual invoke (dry run)"
+        } else {
+            "manual invoke"
+        }
+        .to_owned(),
         event_id: None,
         action: Action::Onboard(entries),
     })
@@ -494,6 +566,7 @@ mod tests {
                 })
                 .collect(),
             Action::Ignore(reason) => vec![format!("ignored:{reason}")],
+            Action::Sweep => vec!["sweep".to_owned()],
         }
     }
 
@@ -571,7 +644,6 @@ mod tests {
     #[test]
     fn unrelated_samples_are_refused_with_what_was_received_and_what_is_accepted() {
         for (name, received) in [
-            ("scheduled", "Scheduled Event"),
             ("api_create", "CreateAccount"),
             ("api_invite", "InviteAccountToOrganization"),
         ] {
@@ -581,6 +653,59 @@ mod tests {
                 e.contains("accepted: Control Tower CreateManagedAccount"),
                 "{name}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn a_scheduled_event_and_a_manual_sweep_are_sweeps() {
+        let scheduled = parse(sample("scheduled")).unwrap();
+        assert_eq!(scheduled.action, Action::Sweep);
+        assert!(!scheduled.dry_run);
+        assert!(scheduled.event_id.is_some());
+
+        let manual = parse(json!({"sweep": true})).unwrap();
+        assert_eq!(manual.action, Action::Sweep);
+        assert!(!manual.dry_run);
+
+        let dry = parse(json!({"sweep": true, "dryRun": true})).unwrap();
+        assert_eq!(dry.action, Action::Sweep);
+        assert!(dry.dry_run && dry.trigger.contains("dry run"));
+    }
+
+    #[test]
+    fn a_manual_dry_run_keeps_its_accounts() {
+        let received =
+            parse(json!({"dryRun": true, "accounts": [{"accountId": "222222222222"}]})).unwrap();
+        assert!(received.dry_run);
+        assert!(matches!(received.action, Action::Onboard(ref e) if e.len() == 1));
+        assert!(!parse(sample("manual")).unwrap().dry_run);
+    }
+
+    #[test]
+    fn malformed_sweeps_and_dry_runs_are_clear_errors() {
+        let cases: Vec<(Value, &str)> = vec![
+            (
+                json!({"sweep": "yes"}),
+                "\"sweep\" is a string, not true or false",
+            ),
+            (
+                json!({"dryRun": 1, "sweep": true}),
+                "\"dryRun\" is a number",
+            ),
+            (
+                json!({"sweep": true, "accounts": [{"accountId": "222222222222"}]}),
+                "one or the other",
+            ),
+            (json!({"sweep": false}), "without \"accounts\""),
+            (json!({"dryRun": true}), "without \"accounts\""),
+            (
+                json!({"sweep": true, "dryrun": true}),
+                "unknown key \"dryrun\"",
+            ),
+        ];
+        for (event, expected) in cases {
+            let e = parse(event.clone()).unwrap_err().to_string();
+            assert!(e.contains(expected), "{event}: {e}");
         }
     }
 

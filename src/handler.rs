@@ -1,34 +1,49 @@
-//! The handler: event → validation → email lookup → GuardDuty in every region at once → report.
+//! The handler: event → accounts (validated and looked up, or the whole organisation for a
+//! sweep) → every service in every region at once → invitations accepted in the members, where
+//! configured → report.
 //!
 //! A problem with one account is a row in the summary, never an error. The invocation fails
-//! only when the event cannot be understood or the report cannot be sent; Lambda then retries
-//! and the dead-letter queue keeps the event. Before failing on the report, the whole report is
-//! logged, split into records that each fit CloudWatch Logs' event limit, so nothing is lost.
+//! only when the event cannot be understood, when there is nothing it could work from (the
+//! enabled regions or the organisation's accounts could not be listed), or when the report
+//! cannot be sent; Lambda then retries and the dead-letter queue keeps the event. Before failing
+//! on the report, the whole report is logged, split into records that each fit CloudWatch Logs'
+//! event limit, so nothing is lost.
 
 use aws_config::SdkConfig;
 use futures::future::join_all;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
+use tokio::sync::OnceCell;
 use tracing::{error, info, warn};
 
+use crate::acceptance;
 use crate::account::{AccountId, redact_emails};
-use crate::config::{Config, Region, ReportSettings, ReportWhen};
+use crate::config::{Config, Region, Regions, ReportSettings, ReportWhen};
 use crate::event::{self, Action, EventError};
-use crate::guardduty::{self, Administrations, Invitation, RegionJob};
 use crate::limits::{Deadline, Limits};
 use crate::log_parts;
-use crate::lookup;
 use crate::mail::{self, MailError};
-use crate::outcome::{Counts, Summary};
+use crate::member_role::MemberRole;
+use crate::org::{self, ListingError, MemberAccount};
+use crate::outcome::{Counts, Inactive, RegionNotEnabled, RegionOutcome, Summary};
+use crate::pipeline::{self, Job};
+use crate::rate::RateLimit;
+use crate::regions::{self, RegionsError};
 use crate::report::{self, Report};
 use crate::request;
 use crate::response::{Delivery, Response};
+use crate::service::guardduty::{self, Administrations, Invitation};
+use crate::service::{MemberService, securityhub};
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error("the event was not understood: {0}")]
     Event(#[from] EventError),
+    #[error(transparent)]
+    Regions(#[from] RegionsError),
+    #[error(transparent)]
+    Organization(#[from] ListingError),
     #[error(transparent)]
     Report(#[from] MailError),
 }
@@ -37,6 +52,8 @@ impl From<HandlerError> for Diagnostic {
     fn from(error: HandlerError) -> Diagnostic {
         let error_type = match error {
             HandlerError::Event(_) => "EventNotUnderstood",
+            HandlerError::Regions(_) => "RegionsNotListed",
+            HandlerError::Organization(_) => "OrganizationNotListed",
             HandlerError::Report(_) => "ReportNotSent",
         };
         Diagnostic {
@@ -65,21 +82,40 @@ impl From<Run> for Response {
     }
 }
 
+/// One region's clients, built once.
+struct RegionClients {
+    region: Region,
+    guardduty: aws_sdk_guardduty::Client,
+    /// With Security Hub on: its client and the region's share of its documented rate.
+    security_hub: Option<(aws_sdk_securityhub::Client, RateLimit)>,
+}
+
+/// The regions to work in, with their clients, and those `all-enabled` left out.
+struct Regional {
+    regions: Vec<RegionClients>,
+    not_enabled: Vec<RegionNotEnabled>,
+}
+
 /// The function: its configuration and the SDK clients, built once at cold start.
 pub struct Onboarder {
     config: Config,
     limits: Limits,
+    /// The SDK configuration with the limits applied: member-account clients are built from it.
+    sdk: SdkConfig,
     organizations: aws_sdk_organizations::Client,
     ses: aws_sdk_sesv2::Client,
-    guardduty: Vec<(Region, aws_sdk_guardduty::Client)>,
-    /// Whether this account is the delegated administrator, per region, once learnt.
+    account: aws_sdk_account::Client,
+    member_role: Option<MemberRole>,
+    /// The regions: built at cold start when listed, on the first invocation for `all-enabled`.
+    regional: OnceCell<Regional>,
+    /// Whether this account is GuardDuty's delegated administrator, per region, once learnt.
     administrations: Administrations,
 }
 
 impl Onboarder {
-    /// Builds the clients: one GuardDuty client per configured region; SES and Organizations in
-    /// the SDK configuration's region. Endpoints come from the SDK configuration, so the
-    /// standard `AWS_ENDPOINT_URL_<SERVICE>` variables apply.
+    /// Builds the clients: GuardDuty (and Security Hub when on) per configured region; SES,
+    /// Organizations, Account and STS in the SDK configuration's region. Endpoints come from
+    /// the SDK configuration, so the standard `AWS_ENDPOINT_URL_<SERVICE>` variables apply.
     pub fn new(config: Config, sdk: &SdkConfig) -> Onboarder {
         Onboarder::with_limits(config, sdk, Limits::default())
     }
@@ -87,23 +123,32 @@ impl Onboarder {
     /// As [`Onboarder::new`], with other retry and timeout limits.
     pub fn with_limits(config: Config, sdk: &SdkConfig, limits: Limits) -> Onboarder {
         let sdk = limits.apply(sdk);
-        let guardduty = config
-            .regions
-            .iter()
-            .map(|region| {
-                let conf = aws_sdk_guardduty::config::Builder::from(&sdk)
-                    .region(aws_sdk_guardduty::config::Region::new(
-                        region.as_str().to_owned(),
-                    ))
-                    .build();
-                (region.clone(), aws_sdk_guardduty::Client::from_conf(conf))
-            })
-            .collect();
+        let regional = match &config.regions {
+            Regions::Listed(listed) => OnceCell::new_with(Some(Regional {
+                regions: listed
+                    .iter()
+                    .map(|r| region_clients(&sdk, r, config.security_hub))
+                    .collect(),
+                not_enabled: Vec::new(),
+            })),
+            Regions::AllEnabled => OnceCell::new(),
+        };
+        let own_region = sdk
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .unwrap_or_default();
+        let member_role = config
+            .member_role
+            .clone()
+            .map(|role| MemberRole::new(aws_sdk_sts::Client::new(&sdk), role, &own_region));
         Onboarder {
             organizations: aws_sdk_organizations::Client::new(&sdk),
             ses: aws_sdk_sesv2::Client::new(&sdk),
-            guardduty,
+            account: aws_sdk_account::Client::new(&sdk),
+            member_role,
+            regional,
             administrations: Administrations::default(),
+            sdk,
             config,
             limits,
         }
@@ -114,25 +159,49 @@ impl Onboarder {
         self.run(event).await.map(Response::from)
     }
 
+    /// The regions and their clients: listed once per process for `all-enabled` (a failure is
+    /// not kept, so the next invocation asks again).
+    async fn regional(&self, deadline: Deadline) -> Result<&Regional, RegionsError> {
+        self.regional
+            .get_or_try_init(|| async {
+                let found = regions::enabled(&self.account, deadline).await?;
+                Ok(Regional {
+                    regions: found
+                        .regions
+                        .iter()
+                        .map(|r| region_clients(&self.sdk, r, self.config.security_hub))
+                        .collect(),
+                    not_enabled: found.not_enabled,
+                })
+            })
+            .await
+    }
+
     /// Handles one invocation and returns every account's outcome.
     pub async fn run(&self, event: LambdaEvent<Value>) -> Result<Run, HandlerError> {
         let (payload, context) = event.into_parts();
         let received = event::parse(payload).inspect_err(|e| {
             error!(error = %redact_emails(&e.to_string()), "event not understood");
         })?;
-        info!(trigger = %received.trigger, event_id = ?received.event_id, "event received");
-
+        info!(trigger = %received.trigger, event_id = ?received.event_id, dry_run = received.dry_run, "event received");
+        let mut summary = Summary {
+            trigger: received.trigger,
+            event_id: received.event_id,
+            dry_run: received.dry_run,
+            accounts: 0,
+            not_attempted: Vec::new(),
+            regions: Vec::new(),
+            inactive: Vec::new(),
+            regions_not_enabled: Vec::new(),
+        };
+        // The accounts named, or `None` for a sweep of the whole organisation.
         let entries = match received.action {
-            Action::Onboard(entries) => entries,
+            Action::Onboard(entries) => Some(entries),
+            Action::Sweep => None,
             Action::Ignore(reason) => {
-                info!(trigger = %received.trigger, reason = %reason, "nothing to onboard");
+                info!(trigger = %summary.trigger, reason = %reason, "nothing to onboard");
                 return Ok(Run {
-                    summary: Summary {
-                        trigger: received.trigger,
-                        event_id: received.event_id,
-                        not_attempted: Vec::new(),
-                        regions: Vec::new(),
-                    },
+                    summary,
                     ignored: Some(reason),
                     report: Delivery::skipped("the event needs no onboarding"),
                 });
@@ -157,44 +226,59 @@ impl Onboarder {
             ),
             None => {}
         }
-        let request = request::validate(entries, own_account.as_ref());
-        let (ready, lookup_failed) =
-            lookup::complete(&self.organizations, request.targets, deadline).await;
-        let mut not_attempted = request.rejected;
-        not_attempted.extend(lookup_failed);
+        let regional = self.regional(deadline).await.inspect_err(|e| {
+            error!(error = %e, "regions not listed");
+        })?;
+        summary.regions_not_enabled = regional.not_enabled.clone();
 
-        let invitation = Invitation {
-            message: &self.config.invitation_message,
-            disable_email_notification: self.config.disable_email_notification,
+        let (ready, sweep) = match entries {
+            Some(entries) => {
+                let request = request::validate(entries, own_account.as_ref());
+                let (ready, lookup_failed) =
+                    org::complete(&self.organizations, request.targets, deadline).await;
+                summary.not_attempted = request.rejected;
+                summary.not_attempted.extend(lookup_failed);
+                (ready, false)
+            }
+            None => {
+                let listing =
+                    org::list_accounts(&self.organizations, own_account.as_ref(), deadline)
+                        .await
+                        .inspect_err(|e| error!(error = %e, "organisation not listed"))?;
+                summary.not_attempted = listing.unusable;
+                summary.inactive = listing.inactive;
+                log_inactive(&summary.inactive);
+                (listing.active, true)
+            }
         };
-        let regions = join_all(self.guardduty.iter().map(|(region, client)| {
-            let job = RegionJob {
-                client,
-                region,
-                configured_detector: self.config.detectors.get(region).map(String::as_str),
-                administrations: &self.administrations,
-                invitation,
+        summary.accounts = ready.len();
+
+        summary.regions = self
+            .onboard_regions(regional, &ready, sweep, summary.dry_run, deadline)
+            .await;
+        if let (Some(role), false) = (&self.member_role, summary.dry_run) {
+            Box::pin(acceptance::accept_all(
+                role,
+                &self.sdk,
+                own_account.as_ref().map(AccountId::as_str),
+                &mut summary.regions,
                 deadline,
-            };
-            guardduty::onboard_region(job, &ready)
-        }))
-        .await;
+            ))
+            .await;
+        }
 
-        let summary = Summary {
-            trigger: received.trigger,
-            event_id: received.event_id,
-            not_attempted,
-            regions,
-        };
         let counts = summary.counts();
         info!(
             accounts = counts.accounts,
             regions = counts.regions,
             invited = counts.invited,
             enabled_by_organization = counts.enabled_by_organization,
+            accepted = counts.accepted,
             already_member = counts.already_member,
             needs_action = counts.needs_action,
+            would_do = counts.would_do,
             unprocessed = counts.unprocessed,
+            regions_unusable = counts.regions_unusable,
             "onboarding done"
         );
         let report = self.deliver(&summary, counts, deadline).await?;
@@ -203,6 +287,61 @@ impl Onboarder {
             ignored: None,
             report,
         })
+    }
+
+    /// Every service in every region at once.
+    async fn onboard_regions(
+        &self,
+        regional: &Regional,
+        ready: &[MemberAccount],
+        sweep: bool,
+        dry_run: bool,
+        deadline: Deadline,
+    ) -> Vec<RegionOutcome> {
+        let invitation = Invitation {
+            message: &self.config.invitation_message,
+            disable_email_notification: self.config.disable_email_notification,
+        };
+        let accept = self.member_role.is_some();
+        let mut jobs = Vec::new();
+        for clients in &regional.regions {
+            let region = &clients.region;
+            jobs.push(Job {
+                service: MemberService::GuardDuty(guardduty::Admin {
+                    client: &clients.guardduty,
+                    region,
+                    detector: self.config.detectors.get(region).cloned(),
+                    administrations: &self.administrations,
+                    invitation,
+                }),
+                region,
+                deadline,
+                sweep,
+                dry_run,
+                accept,
+            });
+            if let Some((client, rate)) = &clients.security_hub {
+                jobs.push(Job {
+                    service: MemberService::SecurityHub(securityhub::Admin {
+                        client,
+                        region,
+                        rate,
+                    }),
+                    region,
+                    deadline,
+                    sweep,
+                    dry_run,
+                    accept,
+                });
+            }
+        }
+        // Boxed: each job's future is deep (adapter → deadline → SDK), and the boxes keep the
+        // handler's future type within the compiler's layout depth limit.
+        join_all(
+            jobs.into_iter()
+                .map(|job| Box::pin(pipeline::onboard(job, ready))),
+        )
+        .await
     }
 
     async fn deliver(
@@ -219,7 +358,8 @@ impl Onboarder {
         else {
             return Ok(Delivery::skipped("REPORT_WHEN is never"));
         };
-        if *when == ReportWhen::Unprocessed && counts.attention() == 0 {
+        // A dry run is asked for by a person, who wants its answer.
+        if *when == ReportWhen::Unprocessed && counts.attention() == 0 && !summary.dry_run {
             return Ok(Delivery::skipped(
                 "REPORT_WHEN is unprocessed, every account was processed and no member needs action",
             ));
@@ -247,6 +387,38 @@ impl Onboarder {
                 Err(e)
             }
         }
+    }
+}
+
+fn region_clients(sdk: &SdkConfig, region: &Region, security_hub: bool) -> RegionClients {
+    let guardduty = aws_sdk_guardduty::Client::from_conf(
+        aws_sdk_guardduty::config::Builder::from(sdk)
+            .region(aws_sdk_guardduty::config::Region::new(
+                region.as_str().to_owned(),
+            ))
+            .build(),
+    );
+    let security_hub = security_hub.then(|| {
+        let client = aws_sdk_securityhub::Client::from_conf(
+            aws_sdk_securityhub::config::Builder::from(sdk)
+                .region(aws_sdk_securityhub::config::Region::new(
+                    region.as_str().to_owned(),
+                ))
+                .build(),
+        );
+        let (per_second, burst) = securityhub::RATE;
+        (client, RateLimit::new(per_second, burst))
+    });
+    RegionClients {
+        region: region.clone(),
+        guardduty,
+        security_hub,
+    }
+}
+
+fn log_inactive(inactive: &[Inactive]) {
+    for account in inactive {
+        info!(account_id = %account.account_id, state = %account.state, "not ACTIVE in Organizations; left alone");
     }
 }
 

@@ -182,6 +182,24 @@ impl CallError {
         }
     }
 
+    /// Whether the error refuses the whole region rather than this call: the region is not
+    /// enabled for the account, a policy denies the service there, or the service is off in the
+    /// administrator account (Security Hub's `InvalidAccessException`).
+    pub fn refuses_region(&self) -> bool {
+        const REGION_WIDE: &[&str] = &[
+            "AccessDenied",
+            "UnrecognizedClientException",
+            "InvalidClientTokenId",
+            "InvalidAccessException",
+        ];
+        match self {
+            CallError::Failed(description) => {
+                REGION_WIDE.iter().any(|code| description.starts_with(code))
+            }
+            CallError::NotStarted | CallError::CutOff => false,
+        }
+    }
+
     /// As [`CallError::reason`], without naming the operation: the service's words alone.
     pub fn into_text(self) -> String {
         match self {

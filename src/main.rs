@@ -15,8 +15,10 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
     let onboarder = Onboarder::new(config, &sdk);
     let onboarder = &onboarder;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        onboarder.handle(event).await
+    // The handler's future is boxed: its type is deep (services, regions, the SDK), and a box
+    // keeps the runtime's future within the compiler's layout depth limit.
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        Box::pin(onboarder.handle(event))
     }))
     .await
 }

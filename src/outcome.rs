@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::guardduty::Administration;
+use crate::service::{Administration, Service};
 
 /// The step at which an account was stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -10,16 +10,22 @@ use crate::guardduty::Administration;
 pub enum Step {
     /// The event entry is not a valid account, a duplicate, or the function's own account.
     Validate,
-    /// Organizations `DescribeAccount` did not give the account's email.
+    /// Organizations did not give the account's email.
     Lookup,
+    /// The region cannot be used: not enabled for the administrator account, or refused.
+    Region,
     /// The region's GuardDuty detector could not be found.
     Detector,
-    /// GuardDuty `GetMembers`, which tells whether the account is already a member.
+    /// `GetMembers`, which tells whether the account is already a member.
     Check,
-    /// GuardDuty `CreateMembers`.
+    /// `ListMembers`, which a sweep reads every member with.
+    List,
+    /// `CreateMembers`.
     Create,
-    /// GuardDuty `InviteMembers`.
+    /// `InviteMembers`.
     Invite,
+    /// Accepting the invitation in the member account, through the member role.
+    Accept,
 }
 
 impl Step {
@@ -27,10 +33,54 @@ impl Step {
         match self {
             Step::Validate => "validate",
             Step::Lookup => "lookup",
+            Step::Region => "region",
             Step::Detector => "detector",
             Step::Check => "check",
+            Step::List => "list",
             Step::Create => "create",
             Step::Invite => "invite",
+            Step::Accept => "accept",
+        }
+    }
+}
+
+/// What a dry run would do for an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Plan {
+    /// Not a member: `CreateMembers`, then `InviteMembers` unless the organisation associates it.
+    Create,
+    /// A member at `Created`, never invited: `InviteMembers`.
+    Invite,
+    /// An invitation pending: accept it in the member account, through the member role.
+    Accept,
+}
+
+impl Plan {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Create => "create",
+            Plan::Invite => "invite",
+            Plan::Accept => "accept",
+        }
+    }
+
+    /// What would be done, and why, in words.
+    pub fn explain(self, accept: bool) -> &'static str {
+        match (self, accept) {
+            (Plan::Create, false) => {
+                "not a member: would create it, then invite it unless the organisation associates it"
+            }
+            (Plan::Create, true) => {
+                "not a member: would create it, invite it unless the organisation associates it, and accept the invitation in the member account"
+            }
+            (Plan::Invite, false) => "a member at Created, never invited: would invite it",
+            (Plan::Invite, true) => {
+                "a member at Created, never invited: would invite it and accept the invitation in the member account"
+            }
+            (Plan::Accept, _) => {
+                "invitation pending: would accept it in the member account through the member role"
+            }
         }
     }
 }
@@ -44,12 +94,22 @@ pub enum Outcome {
     /// `CreateMembers` associated it through the organisation (the administrator is the
     /// organisation's delegated administrator): monitored, and no invitation is needed.
     EnabledByOrganization,
+    /// Invited, and the invitation accepted in the member account through the member role: the
+    /// member is `Enabled`.
+    Accepted,
     /// Already a member, monitored or with its invitation pending: not invited again.
     /// `status` is its relationship status.
     AlreadyMember { status: String },
     /// A member that is not monitored (it resigned, was removed or disabled, or its email
     /// failed verification): someone has to act. Never invited again by the function.
     NeedsAction { status: String },
+    /// A dry run: what would be done. `status` is the member's status, where it is one.
+    WouldDo {
+        plan: Plan,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+        accept: bool,
+    },
     /// Not processed: the step, and the service's result or error verbatim.
     Unprocessed { step: Step, result: String },
 }
@@ -94,31 +154,71 @@ impl AccountOutcome {
     }
 }
 
-/// Every account's outcome in one region.
+/// A region where a service could not be used at all: reported once, not once per account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct RegionProblem {
+    pub step: Step,
+    /// The service's error verbatim, or why the region was skipped.
+    pub reason: String,
+    /// How many accounts were not onboarded there because of it.
+    pub accounts: usize,
+}
+
+/// Every account's outcome for one service in one region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegionOutcome {
+    pub service: Service,
     pub region: String,
-    /// The detector used, once it is known.
+    /// The GuardDuty detector used, once it is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detector_id: Option<String>,
     /// Whether this account is the organisation's delegated administrator there, once known.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub administration: Option<Administration>,
+    /// Set when the region could not be used: then `accounts` is empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<RegionProblem>,
     pub accounts: Vec<AccountOutcome>,
 }
 
-/// Counts of outcomes, over every region.
+/// An account a sweep left alone because Organizations does not list it as `ACTIVE`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inactive {
+    pub account_id: String,
+    /// Its `State` in Organizations (`SUSPENDED`, `PENDING_CLOSURE`, `CLOSED`, …).
+    pub state: String,
+}
+
+/// A region `REGIONS=all-enabled` left out because it is not enabled for this account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegionNotEnabled {
+    pub region: String,
+    /// Its opt-in status from `account:ListRegions` (`DISABLED`, `ENABLING`, …).
+    pub status: String,
+}
+
+/// Counts of outcomes, over every service and region.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     /// Distinct valid accounts the run worked on.
     pub accounts: usize,
+    /// Distinct regions.
     pub regions: usize,
     pub invited: usize,
     /// Associated through the organisation by `CreateMembers`.
     pub enabled_by_organization: usize,
+    /// Invitations accepted in the member account.
+    pub accepted: usize,
     pub already_member: usize,
     /// Members that are not monitored and need someone to act.
     pub needs_action: usize,
-    /// Unprocessed rows: one per account and region, plus one per account stopped before any region.
+    /// A dry run's rows with something to do.
+    pub would_do: usize,
+    /// Unprocessed rows: one per account, service and region, plus one per account stopped
+    /// before any region.
     pub unprocessed: usize,
+    /// Service-regions that could not be used at all, each reported once.
+    pub regions_unusable: usize,
 }
 
 /// The outcome of a whole run: what the response carries and the report renders.
@@ -126,38 +226,56 @@ pub struct Counts {
 pub struct Summary {
     pub trigger: String,
     pub event_id: Option<String>,
+    /// A dry run: only reads were made.
+    pub dry_run: bool,
+    /// Distinct valid accounts that went to the regions.
+    pub accounts: usize,
     /// Accounts stopped before any region (validate and lookup steps).
     pub not_attempted: Vec<AccountOutcome>,
     pub regions: Vec<RegionOutcome>,
+    /// A sweep's accounts that are not `ACTIVE`, left alone.
+    pub inactive: Vec<Inactive>,
+    /// Regions `all-enabled` left out.
+    pub regions_not_enabled: Vec<RegionNotEnabled>,
 }
 
 impl Summary {
     pub fn counts(&self) -> Counts {
+        let mut regions: Vec<&str> = self.regions.iter().map(|r| r.region.as_str()).collect();
+        regions.sort_unstable();
+        regions.dedup();
         let mut counts = Counts {
-            regions: self.regions.len(),
+            accounts: self.accounts,
+            regions: regions.len(),
             unprocessed: self.not_attempted.len(),
-            accounts: self.regions.first().map_or(0, |r| r.accounts.len()),
             ..Counts::default()
         };
-        for row in self.regions.iter().flat_map(|r| &r.accounts) {
-            counts.tally(&row.outcome);
+        for region in &self.regions {
+            counts.add_region(region);
         }
         counts
     }
 }
 
 impl Counts {
-    /// The counts of one region's rows.
+    /// The counts of one service-region's rows.
     pub fn of_region(region: &RegionOutcome) -> Counts {
         let mut counts = Counts {
             accounts: region.accounts.len(),
             regions: 1,
             ..Counts::default()
         };
-        for row in &region.accounts {
-            counts.tally(&row.outcome);
-        }
+        counts.add_region(region);
         counts
+    }
+
+    fn add_region(&mut self, region: &RegionOutcome) {
+        if region.problem.is_some() {
+            self.regions_unusable += 1;
+        }
+        for row in &region.accounts {
+            self.tally(&row.outcome);
+        }
     }
 
     /// Counts one outcome.
@@ -165,14 +283,17 @@ impl Counts {
         match outcome {
             Outcome::Invited => self.invited += 1,
             Outcome::EnabledByOrganization => self.enabled_by_organization += 1,
+            Outcome::Accepted => self.accepted += 1,
             Outcome::AlreadyMember { .. } => self.already_member += 1,
             Outcome::NeedsAction { .. } => self.needs_action += 1,
+            Outcome::WouldDo { .. } => self.would_do += 1,
             Outcome::Unprocessed { .. } => self.unprocessed += 1,
         }
     }
 
-    /// Rows a person has to look at: unprocessed, or members that are not monitored.
+    /// What a person has to look at: unprocessed rows, members that are not monitored, and
+    /// service-regions that could not be used.
     pub fn attention(&self) -> usize {
-        self.unprocessed + self.needs_action
+        self.unprocessed + self.needs_action + self.regions_unusable
     }
 }

@@ -1,4 +1,5 @@
 //! The report: a pure rendering of a run's [`Summary`] as a subject, a text part and an HTML part.
+//! It knows no service's phrases: each row's suggested action comes from its [`Service`].
 //!
 //! Every account's entry stays on one line (one table row in HTML), so people can grep it and
 //! mail filters can match it. Every value is HTML-escaped in the HTML part, and control
@@ -6,8 +7,10 @@
 
 use std::fmt::Write;
 
+use crate::advice;
 use crate::event::printable;
-use crate::outcome::{AccountOutcome, Outcome, Step, Summary};
+use crate::outcome::{AccountOutcome, Counts, Outcome, RegionOutcome, Step, Summary};
+use crate::service::Service;
 
 /// A rendered report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,128 +18,6 @@ pub struct Report {
     pub subject: String,
     pub text: String,
     pub html: String,
-}
-
-/// Results the service returns, by a phrase they contain, and what to do about each.
-const RESULT_ACTIONS: &[(&str, &str)] = &[
-    (
-        "already a member or associated member",
-        "The account is already a member of this administrator; see its status in the GuardDuty console (Settings > Accounts). A member left at Created is invited on the next run.",
-    ),
-    (
-        "already invited or is already the GuardDuty master",
-        "An invitation is pending or was accepted; nothing to do unless the member stays at Invited, then ask the account owner to accept it.",
-    ),
-    (
-        "cannot become a member of itself",
-        "This is the administrator account itself; nothing to do.",
-    ),
-    (
-        "cannot invite itself",
-        "This is the administrator account itself; nothing to do.",
-    ),
-    (
-        "is not an associated member",
-        "CreateMembers did not create this member; invoke the function again for this account.",
-    ),
-    (
-        "detectorId is not owned",
-        "Fix GUARDDUTY_DETECTOR_ID for this region, or unset it to discover the detector.",
-    ),
-    (
-        "Max allowed length",
-        "A call carried too many accounts; please report this as a bug.",
-    ),
-    (
-        "no GuardDuty detector",
-        "Enable GuardDuty in this region of the administrator account, or remove the region from REGIONS.",
-    ),
-    (
-        "AccountNotFoundException",
-        "Check the account id: it must be an account of this organisation.",
-    ),
-    (
-        "AWSOrganizationsNotInUseException",
-        "The function's account must belong to the organisation, as its management account or a delegated administrator.",
-    ),
-    (
-        "AccessDenied",
-        "Grant the function's role the permission named in the message; to read emails from Organizations the function's account must be the management account or a delegated administrator.",
-    ),
-    (
-        "Throttling",
-        "Still throttled after the SDK's retries; invoke the function again for these accounts later.",
-    ),
-    (
-        "TooManyRequests",
-        "Still throttled after the SDK's retries; invoke the function again for these accounts later.",
-    ),
-    (
-        "InternalServerError",
-        "The service failed after the SDK's retries; invoke the function again for these accounts later.",
-    ),
-    (
-        "dispatch failure",
-        "The service could not be reached; check the network path (VPC endpoints, NAT) and invoke the function again.",
-    ),
-    (
-        "timed out",
-        "The service did not answer in time; invoke the function again for these accounts later.",
-    ),
-    (
-        "no usable email",
-        "Invoke the function manually with the account's email: {\"accounts\":[{\"accountId\":\"...\",\"email\":\"...\"}]}.",
-    ),
-];
-
-/// Relationship statuses that need someone to act, and what to do.
-const STATUS_ACTIONS: &[(&str, &str)] = &[
-    (
-        "Invited",
-        "Invitation pending: ask the account owner to accept it in the GuardDuty console.",
-    ),
-    (
-        "EmailVerificationInProgress",
-        "GuardDuty is verifying the member's email; check again later.",
-    ),
-    (
-        "EmailVerificationFailed",
-        "The invitation email could not be verified: check the account's email, then remove the member and invoke the function again.",
-    ),
-    (
-        "Disabled",
-        "The member is disabled and not monitored: re-enable it in the GuardDuty console (Settings > Accounts).",
-    ),
-    (
-        "Removed",
-        "The member was disassociated and is not monitored: re-add it deliberately in the GuardDuty console (an organisation account with Add member, an invited one with Invite).",
-    ),
-    (
-        "Resigned",
-        "The member resigned and is not monitored: ask the account owner why, then re-invite it deliberately in the GuardDuty console.",
-    ),
-];
-
-/// What to do about a status that needs action but that this version does not know.
-const UNKNOWN_STATUS_ACTION: &str = "The member is not monitored in this status: look it up in the GuardDuty console (Settings > Accounts) and act on it.";
-
-/// What to do about an unprocessed result, where the result is a known one.
-pub fn result_action(step: Step, result: &str) -> Option<&'static str> {
-    if step == Step::Validate {
-        return Some("Correct the event's entry and invoke the function again.");
-    }
-    RESULT_ACTIONS
-        .iter()
-        .find(|(phrase, _)| result.contains(phrase))
-        .map(|(_, action)| *action)
-}
-
-/// What to do about a member's relationship status, where something is to be done.
-pub fn status_action(status: &str) -> Option<&'static str> {
-    STATUS_ACTIONS
-        .iter()
-        .find(|(s, _)| s.eq_ignore_ascii_case(status))
-        .map(|(_, action)| *action)
 }
 
 /// One line's worth of untrusted text: control characters escaped, length bounded.
@@ -167,7 +48,16 @@ struct Row<'a> {
     action: Option<&'static str>,
 }
 
-fn row(outcome: &Outcome) -> Row<'_> {
+/// What to do about a result: the service's words where there is a service, else the common ones.
+fn result_action(service: Option<Service>, step: Step, result: &str) -> Option<&'static str> {
+    match service {
+        Some(service) => service.result_action(step, result),
+        None => advice::result_action(step, result),
+    }
+}
+
+fn row(service: Option<Service>, outcome: &Outcome) -> Row<'_> {
+    let status_action = |status: &str| service.and_then(|s| s.status_action(status));
     match outcome {
         Outcome::Invited => Row {
             label: "INVITED",
@@ -181,6 +71,12 @@ fn row(outcome: &Outcome) -> Row<'_> {
             result: None,
             action: None,
         },
+        Outcome::Accepted => Row {
+            label: "ENABLED",
+            detail: "via=member-role".to_owned(),
+            result: None,
+            action: None,
+        },
         Outcome::AlreadyMember { status } => Row {
             label: "MEMBER",
             detail: format!("status={}", one_line(status)),
@@ -191,26 +87,53 @@ fn row(outcome: &Outcome) -> Row<'_> {
             label: "NEEDS_ACTION",
             detail: format!("status={}", one_line(status)),
             result: None,
-            action: Some(status_action(status).unwrap_or(UNKNOWN_STATUS_ACTION)),
+            action: Some(status_action(status).unwrap_or_else(|| {
+                service.map_or("Look the member up in the console.", |s| {
+                    s.unknown_status_action()
+                })
+            })),
+        },
+        Outcome::WouldDo {
+            plan,
+            status,
+            accept,
+        } => Row {
+            label: "WOULD",
+            detail: match status {
+                Some(status) => format!("plan={} status={}", plan.as_str(), one_line(status)),
+                None => format!("plan={}", plan.as_str()),
+            },
+            result: Some(plan.explain(*accept)),
+            action: None,
         },
         Outcome::Unprocessed { step, result } => Row {
             label: "UNPROCESSED",
             detail: format!("step={}", step.as_str()),
             result: Some(result),
-            action: result_action(*step, result),
+            action: result_action(service, *step, result),
         },
     }
 }
 
-fn text_line(out: &mut String, region: &str, account: &AccountOutcome) {
-    let r = row(&account.outcome);
+/// Where a row belongs: the service (none before any region) and the region (`all`).
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    service: Option<Service>,
+    region: &'a str,
+}
+
+fn text_line(out: &mut String, place: Place<'_>, account: &AccountOutcome) {
+    let r = row(place.service, &account.outcome);
     let _ = write!(
         out,
         "{} account={} region={}",
         r.label,
         one_line(&account.account_id),
-        region
+        place.region
     );
+    if let Some(service) = place.service {
+        let _ = write!(out, " service={}", service.as_str());
+    }
     if !r.detail.is_empty() {
         let _ = write!(out, " {}", r.detail);
     }
@@ -227,13 +150,14 @@ fn text_line(out: &mut String, region: &str, account: &AccountOutcome) {
     out.push('\n');
 }
 
-fn html_row(out: &mut String, region: &str, account: &AccountOutcome) {
-    let r = row(&account.outcome);
+fn html_row(out: &mut String, place: Place<'_>, account: &AccountOutcome) {
+    let r = row(place.service, &account.outcome);
     let _ = writeln!(
         out,
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         escape(&account.account_id),
-        escape(region),
+        escape(place.service.map_or("", Service::name)),
+        escape(place.region),
         r.label,
         escape(&r.detail),
         escape(r.result.unwrap_or("")),
@@ -242,54 +166,145 @@ fn html_row(out: &mut String, region: &str, account: &AccountOutcome) {
     );
 }
 
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
 /// The subject: the counts at a glance.
 pub fn subject(summary: &Summary) -> String {
     let c = summary.counts();
+    let services = if summary
+        .regions
+        .iter()
+        .any(|r| r.service == Service::SecurityHub)
+    {
+        "GuardDuty and Security Hub onboarding"
+    } else {
+        "GuardDuty onboarding"
+    };
+    let scope = format!(
+        "({} account{}, {} region{})",
+        c.accounts,
+        plural(c.accounts, "", "s"),
+        c.regions,
+        plural(c.regions, "", "s"),
+    );
+    if summary.dry_run {
+        return format!(
+            "[dry run] {services}: {} to do, {} already member{}, {} need{} action, {} unprocessed{} {scope}; nothing was changed",
+            c.would_do,
+            c.already_member,
+            plural(c.already_member, "", "s"),
+            c.needs_action,
+            plural(c.needs_action, "s", ""),
+            c.unprocessed,
+            skipped(&c),
+        );
+    }
+    let accepted = if c.accepted > 0 {
+        format!(", {} accepted in the member account", c.accepted)
+    } else {
+        String::new()
+    };
     format!(
-        "GuardDuty onboarding: {} invited, {} enabled through the organisation, {} already member{}, {} need{} action, {} unprocessed ({} account{}, {} region{})",
+        "{services}: {} invited, {} enabled through the organisation{accepted}, {} already member{}, {} need{} action, {} unprocessed{} {scope}",
         c.invited,
         c.enabled_by_organization,
         c.already_member,
-        if c.already_member == 1 { "" } else { "s" },
+        plural(c.already_member, "", "s"),
         c.needs_action,
-        if c.needs_action == 1 { "s" } else { "" },
+        plural(c.needs_action, "s", ""),
         c.unprocessed,
-        c.accounts,
-        if c.accounts == 1 { "" } else { "s" },
-        c.regions,
-        if c.regions == 1 { "" } else { "s" },
+        skipped(&c),
     )
 }
+
+fn skipped(c: &Counts) -> String {
+    if c.regions_unusable == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {} service-region{} skipped",
+            c.regions_unusable,
+            plural(c.regions_unusable, "", "s")
+        )
+    }
+}
+
+const HEADER: &str = "<tr><th>Account</th><th>Service</th><th>Region</th><th>Outcome</th><th>Status or step</th><th>Result</th><th>Suggested action</th><th>Account name</th></tr>";
 
 /// One titled section: a line per account in the text, a row per account in the HTML table.
 fn section(
     text: &mut String,
     html: &mut String,
     title: &str,
-    region: &str,
+    place: Place<'_>,
     rows: &[AccountOutcome],
 ) {
     let _ = writeln!(text, "== {} ==", one_line(title));
     let _ = writeln!(
         html,
-        "<h3>{}</h3>\n<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\"><tr><th>Account</th><th>Region</th><th>Outcome</th><th>Status or step</th><th>Result</th><th>Suggested action</th><th>Account name</th></tr>",
+        "<h3>{}</h3>\n<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">{HEADER}",
         escape(title)
     );
     for account in rows {
-        text_line(text, region, account);
-        html_row(html, region, account);
+        text_line(text, place, account);
+        html_row(html, place, account);
     }
     if rows.is_empty() {
         text.push_str("(no accounts)\n");
-        html.push_str("<tr><td colspan=\"7\">(no accounts)</td></tr>\n");
+        html.push_str("<tr><td colspan=\"8\">(no accounts)</td></tr>\n");
     }
     text.push('\n');
     html.push_str("</table>\n");
 }
 
+fn region_title(region: &RegionOutcome) -> String {
+    match (&region.detector_id, region.service) {
+        (Some(id), _) => format!(
+            "{} {} (detector {id})",
+            region.service.name(),
+            region.region
+        ),
+        (None, _) => format!("{} {}", region.service.name(), region.region),
+    }
+}
+
+/// A service-region that could not be used: one line, whatever the number of accounts.
+fn skipped_region(text: &mut String, html: &mut String, region: &RegionOutcome) {
+    let Some(problem) = &region.problem else {
+        return;
+    };
+    let action = region.service.result_action(problem.step, &problem.reason);
+    let _ = write!(
+        text,
+        "REGION_SKIPPED region={} service={} step={} accounts={} | result: {}",
+        region.region,
+        region.service.as_str(),
+        problem.step.as_str(),
+        problem.accounts,
+        one_line(&problem.reason)
+    );
+    if let Some(action) = action {
+        let _ = write!(text, " | action: {action}");
+    }
+    text.push_str("\n\n");
+    let _ = writeln!(
+        html,
+        "<h3>{}</h3>\n<p><strong>Skipped</strong> at step {}: {} account{} not onboarded here.<br>Result: {}<br>Suggested action: {}</p>",
+        escape(&region_title(region)),
+        problem.step.as_str(),
+        problem.accounts,
+        plural(problem.accounts, " was", "s were"),
+        escape(&problem.reason),
+        escape(action.unwrap_or("")),
+    );
+}
+
 /// Renders the report.
 pub fn render(summary: &Summary) -> Report {
     let subject = subject(summary);
+    let counts = summary.counts();
     let event_id = summary.event_id.as_deref().unwrap_or("none");
     let mut text = String::new();
     let _ = writeln!(text, "{subject}");
@@ -299,11 +314,6 @@ pub fn render(summary: &Summary) -> Report {
         one_line(&summary.trigger),
         one_line(event_id)
     );
-    let _ = writeln!(
-        text,
-        "One line per account and region. Outcomes: INVITED, ENABLED (associated through the organisation, no invitation needed), MEMBER (already a member, monitored or invited, with its status), NEEDS_ACTION (a member that is not monitored, with its status and what to do), UNPROCESSED (with the step, GuardDuty's result verbatim, and a suggested action).\n"
-    );
-
     let mut html = String::new();
     let _ = writeln!(
         html,
@@ -317,27 +327,72 @@ pub fn render(summary: &Summary) -> Report {
         escape(&summary.trigger),
         escape(event_id)
     );
+    let mut note = |line: &str| {
+        let _ = writeln!(text, "{line}");
+        let _ = writeln!(html, "<p>{}</p>", escape(line));
+    };
+    if summary.dry_run {
+        note(
+            "Dry run: only reads were made. Each WOULD line says what a real run would do, and why.",
+        );
+    }
+    let done = counts.invited + counts.enabled_by_organization + counts.accepted + counts.would_do;
+    if done == 0 && counts.attention() == 0 {
+        note(
+            "Nothing to do: every account is already a member in every region, and none needs action. No invitation was sent.",
+        );
+    }
+    if !summary.regions_not_enabled.is_empty() {
+        let list: Vec<String> = summary
+            .regions_not_enabled
+            .iter()
+            .map(|r| format!("{} ({})", r.region, r.status))
+            .collect();
+        note(&format!(
+            "Regions not enabled for this account, skipped: {}.",
+            list.join(", ")
+        ));
+    }
+    if !summary.inactive.is_empty() {
+        let list: Vec<String> = summary
+            .inactive
+            .iter()
+            .map(|a| format!("{} ({})", a.account_id, a.state))
+            .collect();
+        note(&format!(
+            "Left alone, not ACTIVE in Organizations: {}.",
+            list.join(", ")
+        ));
+    }
+    let _ = writeln!(
+        text,
+        "One line per account, service and region. Outcomes: INVITED, ENABLED (via=organization: associated through the organisation, no invitation needed; via=member-role: the invitation accepted in the member account), MEMBER (already a member, monitored or invited, with its status), NEEDS_ACTION (a member that is not monitored, with its status and what to do), WOULD (a dry run: what would be done and why), UNPROCESSED (with the step, the service's result verbatim, and a suggested action). REGION_SKIPPED: a service-region that could not be used, once.\n"
+    );
     if !summary.not_attempted.is_empty() {
         section(
             &mut text,
             &mut html,
             "Before any region",
-            "all",
+            Place {
+                service: None,
+                region: "all",
+            },
             &summary.not_attempted,
         );
     }
     for region in &summary.regions {
-        let detector = match (&region.detector_id, region.accounts.is_empty()) {
-            (Some(id), _) => id.as_str(),
-            (None, true) => "not looked up",
-            (None, false) => "not found",
-        };
-        let title = format!("{} (detector {detector})", region.region);
+        if region.problem.is_some() {
+            skipped_region(&mut text, &mut html, region);
+            continue;
+        }
         section(
             &mut text,
             &mut html,
-            &title,
-            &region.region,
+            &region_title(region),
+            Place {
+                service: Some(region.service),
+                region: &region.region,
+            },
             &region.accounts,
         );
     }
@@ -352,14 +407,27 @@ pub fn render(summary: &Summary) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::RegionOutcome;
+    use crate::outcome::{Plan, RegionProblem};
 
     const ALREADY_INVITED: &str = "The request is rejected because the current account has already invited or is already the GuardDuty master of the given member account ID.";
+
+    fn region(service: Service, name: &str, accounts: Vec<AccountOutcome>) -> RegionOutcome {
+        RegionOutcome {
+            service,
+            region: name.into(),
+            detector_id: (service == Service::GuardDuty).then(|| "det1".to_owned()),
+            administration: None,
+            problem: None,
+            accounts,
+        }
+    }
 
     fn summary() -> Summary {
         Summary {
             trigger: "Control Tower CreateManagedAccount".into(),
             event_id: Some("999cccaa".into()),
+            dry_run: false,
+            accounts: 3,
             not_attempted: vec![
                 AccountOutcome::unprocessed(
                     "12345",
@@ -373,11 +441,10 @@ mod tests {
                 ),
             ],
             regions: vec![
-                RegionOutcome {
-                    region: "us-east-1".into(),
-                    detector_id: Some("det1".into()),
-                    administration: None,
-                    accounts: vec![
+                region(
+                    Service::GuardDuty,
+                    "us-east-1",
+                    vec![
                         AccountOutcome {
                             account_id: "222222222222".into(),
                             account_name: None,
@@ -392,18 +459,29 @@ mod tests {
                         },
                         AccountOutcome::unprocessed("444444444444", Step::Invite, ALREADY_INVITED),
                     ],
-                },
+                ),
                 RegionOutcome {
-                    region: "eu-west-1".into(),
                     detector_id: None,
-                    administration: None,
-                    accounts: vec![AccountOutcome::unprocessed(
-                        "222222222222",
-                        Step::Detector,
-                        "there is no GuardDuty detector in eu-west-1: enable GuardDuty",
-                    )],
+                    problem: Some(RegionProblem {
+                        step: Step::Detector,
+                        reason: "there is no GuardDuty detector in eu-west-1: enable GuardDuty"
+                            .into(),
+                        accounts: 3,
+                    }),
+                    ..region(Service::GuardDuty, "eu-west-1", Vec::new())
                 },
+                region(
+                    Service::SecurityHub,
+                    "us-east-1",
+                    vec![AccountOutcome {
+                        account_id: "222222222222".into(),
+                        account_name: None,
+                        outcome: Outcome::Accepted,
+                    }],
+                ),
             ],
+            inactive: Vec::new(),
+            regions_not_enabled: Vec::new(),
         }
     }
 
@@ -411,12 +489,15 @@ mod tests {
     fn the_subject_gives_the_counts() {
         assert_eq!(
             subject(&summary()),
-            "GuardDuty onboarding: 1 invited, 0 enabled through the organisation, 1 already member, 0 need action, 4 unprocessed (3 accounts, 2 regions)"
+            "GuardDuty and Security Hub onboarding: 1 invited, 0 enabled through the organisation, 1 accepted in the member account, 1 already member, 0 need action, 3 unprocessed, 1 service-region skipped (3 accounts, 2 regions)"
         );
+        let mut gd_only = summary();
+        gd_only.regions.truncate(2);
+        assert!(subject(&gd_only).starts_with("GuardDuty onboarding: 1 invited, 0 enabled"));
     }
 
     #[test]
-    fn every_account_is_one_line_with_its_region_outcome_and_verbatim_result() {
+    fn every_account_is_one_line_with_its_region_service_outcome_and_verbatim_result() {
         let report = render(&summary());
         let lines: Vec<&str> = report.text.lines().collect();
         let find = |needle: &str| -> Vec<&str> {
@@ -430,18 +511,20 @@ mod tests {
         assert_eq!(
             find("account=222222222222"),
             vec![
-                "INVITED account=222222222222 region=us-east-1",
-                "UNPROCESSED account=222222222222 region=eu-west-1 step=detector | result: there is no GuardDuty detector in eu-west-1: enable GuardDuty | action: Enable GuardDuty in this region of the administrator account, or remove the region from REGIONS.",
+                "INVITED account=222222222222 region=us-east-1 service=guardduty",
+                "ENABLED account=222222222222 region=us-east-1 service=securityhub via=member-role",
             ]
         );
         assert_eq!(
             find("account=333333333333"),
-            vec!["MEMBER account=333333333333 region=us-east-1 status=Enabled | name: prod <b>"]
+            vec![
+                "MEMBER account=333333333333 region=us-east-1 service=guardduty status=Enabled | name: prod <b>"
+            ]
         );
         let invite = find("account=444444444444");
         assert_eq!(invite.len(), 1);
         assert!(invite[0].starts_with(
-            "UNPROCESSED account=444444444444 region=us-east-1 step=invite | result: "
+            "UNPROCESSED account=444444444444 region=us-east-1 service=guardduty step=invite | result: "
         ));
         assert!(invite[0].contains(ALREADY_INVITED), "result verbatim");
         assert!(invite[0].contains("| action: An invitation is pending"));
@@ -456,6 +539,23 @@ mod tests {
     }
 
     #[test]
+    fn a_region_that_cannot_be_used_is_one_line() {
+        let report = render(&summary());
+        let skipped: Vec<&str> = report
+            .text
+            .lines()
+            .filter(|l| l.contains("region=eu-west-1"))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                "REGION_SKIPPED region=eu-west-1 service=guardduty step=detector accounts=3 | result: there is no GuardDuty detector in eu-west-1: enable GuardDuty | action: Enable GuardDuty in this region of the administrator account, or remove the region from REGIONS."
+            ]
+        );
+        assert!(report.html.contains("3 accounts were not onboarded here"));
+    }
+
+    #[test]
     fn every_account_is_one_html_row() {
         let report = render(&summary());
         let rows: Vec<&str> = report
@@ -466,7 +566,7 @@ mod tests {
         assert_eq!(rows.len(), 6);
         assert!(rows.iter().all(|r| r.ends_with("</tr>")));
         assert!(rows.iter().any(|r| r.contains(
-            "<td>444444444444</td><td>us-east-1</td><td>UNPROCESSED</td><td>step=invite</td>"
+            "<td>444444444444</td><td>GuardDuty</td><td>us-east-1</td><td>UNPROCESSED</td><td>step=invite</td>"
         )));
         // The apostrophe of the verbatim result is escaped, not lost.
         assert!(report.html.contains("doesn&#39;t exist"));
@@ -505,7 +605,60 @@ mod tests {
     }
 
     #[test]
-    fn member_statuses_that_need_action_say_so() {
+    fn a_dry_run_says_so_and_what_it_would_do() {
+        let mut s = summary();
+        s.dry_run = true;
+        s.not_attempted.clear();
+        s.regions = vec![region(
+            Service::GuardDuty,
+            "us-east-1",
+            vec![AccountOutcome {
+                account_id: "222222222222".into(),
+                account_name: None,
+                outcome: Outcome::WouldDo {
+                    plan: Plan::Create,
+                    status: None,
+                    accept: false,
+                },
+            }],
+        )];
+        let report = render(&s);
+        assert!(
+            report
+                .subject
+                .starts_with("[dry run] GuardDuty onboarding: 1 to do")
+        );
+        assert!(report.subject.ends_with("nothing was changed"));
+        assert!(report.text.contains(
+            "WOULD account=222222222222 region=us-east-1 service=guardduty plan=create | result: not a member: would create it"
+        ));
+    }
+
+    #[test]
+    fn a_run_with_nothing_to_do_says_so() {
+        let mut s = summary();
+        s.not_attempted.clear();
+        s.regions = vec![region(
+            Service::GuardDuty,
+            "us-east-1",
+            vec![AccountOutcome {
+                account_id: "222222222222".into(),
+                account_name: None,
+                outcome: Outcome::AlreadyMember {
+                    status: "Enabled".into(),
+                },
+            }],
+        )];
+        assert!(
+            render(&s)
+                .text
+                .contains("Nothing to do: every account is already a member")
+        );
+        assert!(!render(&summary()).text.contains("Nothing to do"));
+    }
+
+    #[test]
+    fn each_service_gives_its_own_words() {
         for status in [
             "EmailVerificationFailed",
             "Resigned",
@@ -513,28 +666,26 @@ mod tests {
             "Invited",
             "Disabled",
         ] {
-            assert!(status_action(status).is_some(), "{status}");
+            assert!(
+                Service::GuardDuty.status_action(status).is_some(),
+                "{status}"
+            );
         }
-        assert!(status_action("Enabled").is_none());
-    }
-
-    #[test]
-    fn known_results_have_actions_and_unknown_ones_do_not() {
-        assert!(result_action(Step::Create, "The request is rejected because the given account ID is already a member or associated member of the current account.").is_some());
+        assert!(Service::GuardDuty.status_action("Enabled").is_none());
+        let sh = Service::SecurityHub
+            .status_action("Invited")
+            .expect("an action");
+        assert!(sh.contains("Security Hub console"), "{sh}");
+        assert!(Service::GuardDuty.result_action(Step::Create, "The request is rejected because the given account ID is already a member or associated member of the current account.").is_some());
         assert!(
-            result_action(
-                Step::Invite,
-                "The request is rejected because the current account cannot invite itself."
-            )
-            .is_some()
+            Service::SecurityHub
+                .result_action(Step::Check, "GetMembers failed: InvalidAccessException: Account 999999999999 is not subscribed to AWS Security Hub")
+                .is_some_and(|a| a.contains("ENABLE_SECURITY_HUB"))
         );
         assert!(
-            result_action(
-                Step::Check,
-                "GetMembers failed: ThrottlingException: Rate exceeded"
-            )
-            .is_some()
+            Service::GuardDuty
+                .result_action(Step::Create, "something new the service says")
+                .is_none()
         );
-        assert!(result_action(Step::Create, "something new the service says").is_none());
     }
 }

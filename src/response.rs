@@ -5,9 +5,11 @@
 
 use serde::Serialize;
 
-use crate::guardduty::Administration;
-use crate::outcome::{AccountOutcome, Counts, Outcome, Step, Summary};
-use crate::report;
+use crate::advice;
+use crate::outcome::{
+    AccountOutcome, Counts, Inactive, Outcome, RegionNotEnabled, RegionProblem, Step, Summary,
+};
+use crate::service::{Administration, Service};
 
 /// The most bytes the attention groups may take in a response: a third of Lambda's 6 MB.
 pub const ATTENTION_BUDGET: usize = 2_000_000;
@@ -34,22 +36,32 @@ impl Delivery {
     }
 }
 
-/// One region's counts.
+/// One service-region's counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegionCounts {
+    pub service: Service,
     pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detector_id: Option<String>,
     pub administration: Option<Administration>,
+    /// Why the service-region could not be used, with what to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<RegionProblem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'static str>,
     #[serde(flatten)]
     pub counts: Counts,
 }
 
-/// Accounts that need a person for the same reason in the same region.
+/// Accounts that need a person for the same reason in the same service and region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AttentionGroup {
+    /// The service; none for accounts stopped before any region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<Service>,
     /// The region, or `all` for accounts stopped before any region.
     pub region: String,
-    /// `needs_action` or `unprocessed`.
+    /// `needs_action`, `unprocessed`, or for a dry run `would_do`.
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<Step>,
@@ -72,6 +84,8 @@ pub struct Response {
     /// Why nothing was done, for an event that needs no onboarding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<String>,
+    /// Only reads were made.
+    pub dry_run: bool,
     pub counts: Counts,
     pub regions: Vec<RegionCounts>,
     /// Every row that needs a person, grouped; see [`Response::attention_omitted`].
@@ -79,6 +93,15 @@ pub struct Response {
     /// Rows left out of `attention` to keep the response under its size bound (0 almost
     /// always): the report and the log have them.
     pub attention_omitted: usize,
+    /// A sweep's accounts that are not `ACTIVE`, left alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inactive: Vec<Inactive>,
+    /// Regions `all-enabled` left out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regions_not_enabled: Vec<RegionNotEnabled>,
+    /// For a dry run, every row with something to do, grouped like `attention`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_do: Vec<AttentionGroup>,
     pub report: Delivery,
 }
 
@@ -89,10 +112,14 @@ impl Response {
             trigger,
             event_id,
             ignored: Some(reason),
+            dry_run: false,
             counts: Counts::default(),
             regions: Vec::new(),
             attention: Vec::new(),
             attention_omitted: 0,
+            inactive: Vec::new(),
+            regions_not_enabled: Vec::new(),
+            would_do: Vec::new(),
             report: Delivery::skipped("the event needs no onboarding"),
         }
     }
@@ -103,50 +130,76 @@ impl Response {
             .regions
             .iter()
             .map(|r| RegionCounts {
+                service: r.service,
                 region: r.region.clone(),
                 detector_id: r.detector_id.clone(),
                 administration: r.administration,
+                action: r
+                    .problem
+                    .as_ref()
+                    .and_then(|p| r.service.result_action(p.step, &p.reason)),
+                problem: r.problem.clone(),
                 counts: Counts::of_region(r),
             })
             .collect();
-        let rows = summary.not_attempted.iter().map(|a| ("all", a)).chain(
+        let rows = || {
             summary
-                .regions
+                .not_attempted
                 .iter()
-                .flat_map(|r| r.accounts.iter().map(|a| (r.region.as_str(), a))),
+                .map(|a| (None, "all", a))
+                .chain(summary.regions.iter().flat_map(|r| {
+                    r.accounts
+                        .iter()
+                        .map(|a| (Some(r.service), r.region.as_str(), a))
+                }))
+        };
+        let (attention, attention_omitted) =
+            group(rows(), Outcome::needs_attention, ATTENTION_BUDGET);
+        let (would_do, _) = group(
+            rows(),
+            |o| matches!(o, Outcome::WouldDo { .. }),
+            ATTENTION_BUDGET,
         );
-        let (attention, attention_omitted) = group(rows, ATTENTION_BUDGET);
         Response {
             counts: summary.counts(),
-            trigger: summary.trigger,
-            event_id: summary.event_id,
+            dry_run: summary.dry_run,
             ignored: None,
             regions,
             attention,
             attention_omitted,
+            would_do,
             report,
+            trigger: summary.trigger,
+            event_id: summary.event_id,
+            inactive: summary.inactive,
+            regions_not_enabled: summary.regions_not_enabled,
         }
     }
 }
 
-/// Groups the rows that need attention, in the order they first appear, within `budget` bytes
-/// of JSON; returns the groups and how many rows did not fit.
+/// A row: its service (none before any region), its region, the account's outcome.
+type Placed<'a> = (Option<Service>, &'a str, &'a AccountOutcome);
+
+/// Groups the rows `wanted` picks, in the order they first appear, within `budget` bytes of
+/// JSON; returns the groups and how many rows did not fit.
 fn group<'a>(
-    rows: impl Iterator<Item = (&'a str, &'a AccountOutcome)>,
+    rows: impl Iterator<Item = Placed<'a>>,
+    wanted: impl Fn(&Outcome) -> bool,
     budget: usize,
 ) -> (Vec<AttentionGroup>, usize) {
     let mut groups: Vec<AttentionGroup> = Vec::new();
-    let mut index: std::collections::HashMap<(&'a str, &'a Outcome), usize> =
+    #[allow(clippy::type_complexity)]
+    let mut index: std::collections::HashMap<(Option<Service>, &'a str, &'a Outcome), usize> =
         std::collections::HashMap::new();
     let mut used = 2;
     let mut omitted = 0;
-    for (region, row) in rows {
-        if !row.outcome.needs_attention() {
+    for (service, region, row) in rows {
+        if !wanted(&row.outcome) {
             continue;
         }
         // An account id in a group's list: its quotes and a comma.
         let cost = serde_json::to_string(&row.account_id).map_or(64, |s| s.len() + 1);
-        let key = (region, &row.outcome);
+        let key = (service, region, &row.outcome);
         if let Some(&i) = index.get(&key) {
             if used + cost > budget {
                 omitted += 1;
@@ -156,7 +209,7 @@ fn group<'a>(
             groups[i].accounts.push(row.account_id.clone());
             continue;
         }
-        let Some(new) = new_group(region, &row.outcome, row.account_id.clone()) else {
+        let Some(new) = new_group(service, region, &row.outcome, row.account_id.clone()) else {
             continue;
         };
         let cost = serde_json::to_string(&new).map_or(budget, |s| s.len() + 1);
@@ -171,28 +224,54 @@ fn group<'a>(
     (groups, omitted)
 }
 
-/// A group for one account, when its outcome needs attention.
-fn new_group(region: &str, outcome: &Outcome, account: String) -> Option<AttentionGroup> {
+/// A group for one account, when its outcome needs attention or is a dry run's plan.
+fn new_group(
+    service: Option<Service>,
+    region: &str,
+    outcome: &Outcome,
+    account: String,
+) -> Option<AttentionGroup> {
     let (kind, step, status, result, action) = match outcome {
         Outcome::NeedsAction { status } => (
             "needs_action",
             None,
             Some(status.clone()),
             None,
-            report::status_action(status),
+            service.map(|s| {
+                s.status_action(status)
+                    .unwrap_or_else(|| s.unknown_status_action())
+            }),
         ),
         Outcome::Unprocessed { step, result } => (
             "unprocessed",
             Some(*step),
             None,
             Some(result.clone()),
-            report::result_action(*step, result),
+            match service {
+                Some(s) => s.result_action(*step, result),
+                None => advice::result_action(*step, result),
+            },
         ),
-        Outcome::Invited | Outcome::EnabledByOrganization | Outcome::AlreadyMember { .. } => {
+        Outcome::WouldDo {
+            plan,
+            status,
+            accept,
+        } => (
+            "would_do",
+            None,
+            status.clone(),
+            Some(plan.explain(*accept).to_owned()),
+            None,
+        ),
+        Outcome::Invited
+        | Outcome::EnabledByOrganization
+        | Outcome::Accepted
+        | Outcome::AlreadyMember { .. } => {
             return None;
         }
     };
     Some(AttentionGroup {
+        service,
         region: region.to_owned(),
         outcome: kind,
         step,
@@ -216,6 +295,10 @@ mod tests {
         Summary {
             trigger: "manual invoke".into(),
             event_id: None,
+            dry_run: false,
+            accounts,
+            inactive: Vec::new(),
+            regions_not_enabled: Vec::new(),
             not_attempted: vec![AccountOutcome::unprocessed(
                 "12345",
                 Step::Validate,
@@ -223,9 +306,11 @@ mod tests {
             )],
             regions: (0..regions)
                 .map(|r| RegionOutcome {
+                    service: Service::GuardDuty,
                     region: format!("region-{r}"),
                     detector_id: Some(format!("d{r}")),
                     administration: Some(Administration::Invitation),
+                    problem: None,
                     accounts: (0..accounts)
                         .map(|a| AccountOutcome {
                             account_id: format!("{:012}", 200_000_000_000usize + a),
@@ -315,6 +400,6 @@ mod tests {
             summary(5_000, 17, |_, _| Outcome::Invited),
             Delivery::skipped("t"),
         );
-        assert!(size(&fine) < 5_000, "{}", size(&fine));
+        assert!(size(&fine) < 8_000, "a few kilobytes: {}", size(&fine));
     }
 }

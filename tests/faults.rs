@@ -421,7 +421,7 @@ async fn a_hung_endpoint_against_a_twenty_second_deadline_still_reports_in_time(
     for row in rows(&response, US) {
         assert!(
             html.contains(&format!(
-                "<td>{}</td><td>us-east-1</td><td>UNPROCESSED</td><td>step=check</td>",
+                "<td>{}</td><td>GuardDuty</td><td>us-east-1</td><td>UNPROCESSED</td><td>step=check</td>",
                 row.account_id
             )),
             "{html}"

@@ -4,8 +4,8 @@
 mod support;
 
 use onboarder::HandlerError;
-use onboarder::guardduty::Administration;
 use onboarder::outcome::{Outcome, Step};
+use onboarder::service::{Administration, Service};
 use serde_json::{Value, json};
 use standin::{Call, Fault, FaultKind, Operation, results};
 use support::*;
@@ -126,7 +126,7 @@ async fn every_accepted_sample_creates_invites_and_reports() {
         for region in [US, EU] {
             assert!(
                 html.contains(&format!(
-                    "<tr><td>{account}</td><td>{region}</td><td>INVITED</td>"
+                    "<tr><td>{account}</td><td>GuardDuty</td><td>{region}</td><td>INVITED</td>"
                 )),
                 "{file}: {html}"
             );
@@ -186,7 +186,7 @@ async fn the_manual_sample_uses_given_emails_and_looks_up_the_rest() {
         subject,
         "GuardDuty onboarding: 4 invited, 0 enabled through the organisation, 0 already members, 0 need action, 1 unprocessed (2 accounts, 2 regions)"
     );
-    assert!(html.contains("<tr><td>555555555555</td><td>all</td><td>UNPROCESSED</td><td>step=lookup</td><td>AccountNotFoundException: "), "{html}");
+    assert!(html.contains("<tr><td>555555555555</td><td></td><td>all</td><td>UNPROCESSED</td><td>step=lookup</td><td>AccountNotFoundException: "), "{html}");
 }
 
 #[tokio::test]
@@ -212,11 +212,7 @@ async fn a_failed_account_creation_is_a_successful_no_op() {
 async fn events_that_are_not_accepted_fail_the_invocation() {
     let world = World::start().await;
     let onboarder = world.onboarder(&[]);
-    for file in [
-        "scheduled_event.json",
-        "org_api_create_account.json",
-        "org_api_invite_account.json",
-    ] {
+    for file in ["org_api_create_account.json", "org_api_invite_account.json"] {
         let error = invoke(&onboarder, sample(file)).await.expect_err(file);
         assert!(matches!(error, HandlerError::Event(_)), "{file}: {error}");
         assert!(error.to_string().contains("accepted:"), "{error}");
@@ -415,7 +411,7 @@ async fn a_persistent_server_error_is_reported_and_the_other_region_completes() 
         subject.contains("2 invited") && subject.contains("2 unprocessed"),
         "{subject}"
     );
-    assert!(html.contains("<td>222222222222</td><td>eu-west-1</td><td>UNPROCESSED</td><td>step=invite</td><td>InviteMembers failed: InternalServerErrorException"), "{html}");
+    assert!(html.contains("<td>222222222222</td><td>GuardDuty</td><td>eu-west-1</td><td>UNPROCESSED</td><td>step=invite</td><td>InviteMembers failed: InternalServerErrorException"), "{html}");
 }
 
 /// Results GuardDuty returns per account are reported verbatim, with the step and an action;
@@ -458,18 +454,24 @@ async fn unprocessed_accounts_and_rejected_entries_are_reported_verbatim() {
             status: "EmailVerificationFailed".into()
         }
     );
-    // eu-west-1 has no detector: its accounts are reported at the detector step.
-    let Outcome::Unprocessed {
-        step: Step::Detector,
-        result,
-    } = outcome_of(&response, EU, "222222222222")
-    else {
-        panic!("detector row expected")
-    };
+    // eu-west-1 has no detector: the region is reported once, at the detector step, with the
+    // number of accounts it leaves out, and no account row.
+    let eu = response
+        .regions
+        .iter()
+        .find(|r| r.region == EU)
+        .expect("eu-west-1 is in the response");
+    let problem = eu.problem.as_ref().expect("eu-west-1 is unusable");
+    assert_eq!(problem.step, Step::Detector);
+    assert_eq!(problem.accounts, 3);
     assert!(
-        result.contains("no GuardDuty detector in eu-west-1"),
-        "{result}"
+        problem
+            .reason
+            .contains("no GuardDuty detector in eu-west-1"),
+        "{problem:?}"
     );
+    assert!(eu.accounts.is_empty());
+    assert_eq!(response.counts.regions_unusable, 1);
     let rejected: Vec<&str> = response
         .not_attempted
         .iter()
@@ -493,7 +495,7 @@ async fn unprocessed_accounts_and_rejected_entries_are_reported_verbatim() {
     );
 
     let (_, html) = the_email(&world).await;
-    assert!(html.contains("<td>444444444444</td><td>us-east-1</td><td>NEEDS_ACTION</td><td>status=EmailVerificationFailed</td><td></td><td>The invitation email could not be verified"), "{html}");
+    assert!(html.contains("<td>444444444444</td><td>GuardDuty</td><td>us-east-1</td><td>NEEDS_ACTION</td><td>status=EmailVerificationFailed</td><td></td><td>The invitation email could not be verified"), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>"));
     assert!(html.contains("own account"));
 }
@@ -589,7 +591,8 @@ async fn a_wrong_detector_id_is_reported_with_the_fix() {
         )
     );
     assert!(
-        onboarder::report::result_action(Step::Check, result)
+        Service::GuardDuty
+            .result_action(Step::Check, result)
             .is_some_and(|a| a.contains("GUARDDUTY_DETECTOR_ID"))
     );
     assert_eq!(outcome_of(&response, EU, "222222222222"), &Outcome::Invited);
@@ -724,7 +727,7 @@ async fn a_delegated_administrator_enables_organisation_accounts_and_invites_the
     );
     assert!(
         html.contains(&format!(
-            "<td>{org_a}</td><td>us-east-1</td><td>ENABLED</td><td>via=organization</td>"
+            "<td>{org_a}</td><td>GuardDuty</td><td>us-east-1</td><td>ENABLED</td><td>via=organization</td>"
         )),
         "{html}"
     );

@@ -1,0 +1,415 @@
+//! The onboarding flow for one service in one region, written once for every
+//! [`MemberService`]: prepare the region, learn who is already a member (`GetMembers` in batches,
+//! or for a sweep every member with `ListMembers`), create the new members, invite every member
+//! still at `Created`. Each call carries at most 50 accounts, goes through the deadline, and
+//! every account's result is kept.
+//!
+//! Checking first is what makes a redelivered event safe: an account past `Created` is never
+//! invited again. A result that only means another run got there first ("already a member",
+//! "already invited") is resolved by reading the member's status again, and reported as that
+//! status. Every other per-account result, and every account of a call that failed as a whole,
+//! becomes a row with its step and the service's text verbatim. A region whose first call is
+//! refused outright (not enabled, denied by a policy, the service off) is reported once.
+//!
+//! A dry run stops after the reads and says, per account, what would be done and why.
+
+use std::collections::HashMap;
+
+use tracing::{info, warn};
+
+use crate::account::redact_emails;
+use crate::config::Region;
+use crate::limits::{CallError, Deadline};
+use crate::org::MemberAccount;
+use crate::outcome::{AccountOutcome, Outcome, Plan, RegionOutcome, RegionProblem, Step};
+use crate::service::{
+    Administration, CREATED, ENABLED, INVITED, MemberService, Refused, Unusable, batches, settled,
+};
+
+/// Everything one service-region needs.
+pub struct Job<'a> {
+    pub service: MemberService<'a>,
+    pub region: &'a Region,
+    pub deadline: Deadline,
+    /// Read every member with `ListMembers` rather than checking the accounts in batches.
+    pub sweep: bool,
+    /// Only reads; say what would be done.
+    pub dry_run: bool,
+    /// Invitations are accepted in the member accounts afterwards (for a dry run's words).
+    pub accept: bool,
+}
+
+/// Shown if a path through the steps ever forgot an account: reported, not dropped.
+const NO_OUTCOME: &str =
+    "no step recorded an outcome for this account; please report this as a bug";
+
+/// Onboards `accounts` with one service in one region; every account's outcome, in the order
+/// given.
+pub async fn onboard(job: Job<'_>, accounts: &[MemberAccount]) -> RegionOutcome {
+    let Job {
+        mut service,
+        region,
+        deadline,
+        sweep,
+        dry_run,
+        accept,
+    } = job;
+    let mut outcome = RegionOutcome {
+        service: service.service(),
+        region: region.to_string(),
+        detector_id: service.detector_id().map(str::to_owned),
+        administration: None,
+        problem: None,
+        accounts: Vec::new(),
+    };
+    if accounts.is_empty() {
+        return outcome;
+    }
+    let unusable = |outcome: &mut RegionOutcome, problem: Unusable| {
+        warn!(service = outcome.service.name(), region = %region, step = problem.step.as_str(), error = %redact_emails(&problem.reason), "region skipped");
+        outcome.problem = Some(RegionProblem {
+            step: problem.step,
+            reason: problem.reason,
+            accounts: accounts.len(),
+        });
+    };
+    let administration = match service.prepare(deadline).await {
+        Ok(mode) => mode,
+        Err(problem) => {
+            outcome.detector_id = service.detector_id().map(str::to_owned);
+            unusable(&mut outcome, problem);
+            return outcome;
+        }
+    };
+    outcome.detector_id = service.detector_id().map(str::to_owned);
+    outcome.administration = Some(administration);
+
+    let mut run = Run {
+        service: &service,
+        region,
+        deadline,
+        outcomes: HashMap::new(),
+        strays: Vec::new(),
+    };
+    let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
+    let statuses = if sweep {
+        match service.list_members(deadline).await {
+            Ok(members) => members,
+            Err(e) => {
+                unusable(
+                    &mut outcome,
+                    Unusable {
+                        step: Step::List,
+                        reason: e.reason("ListMembers"),
+                    },
+                );
+                return outcome;
+            }
+        }
+    } else {
+        match run.check(&ids).await {
+            Ok(statuses) => statuses,
+            Err(problem) => {
+                unusable(&mut outcome, problem);
+                return outcome;
+            }
+        }
+    };
+
+    let mut to_create = Vec::new();
+    let mut to_invite = Vec::new();
+    for account in accounts {
+        let id = account.id.as_str();
+        if run.outcomes.contains_key(id) {
+            continue;
+        }
+        match statuses.get(id) {
+            Some(status) if status.eq_ignore_ascii_case(CREATED) => to_invite.push(id),
+            Some(status) if dry_run && accept && status.eq_ignore_ascii_case(INVITED) => run
+                .record(
+                    id,
+                    Outcome::WouldDo {
+                        plan: Plan::Accept,
+                        status: Some(status.clone()),
+                        accept,
+                    },
+                ),
+            Some(status) => run.record(id, settled(status)),
+            None => to_create.push(account),
+        }
+    }
+    if dry_run {
+        for account in to_create {
+            run.record(
+                account.id.as_str(),
+                Outcome::WouldDo {
+                    plan: Plan::Create,
+                    status: None,
+                    accept,
+                },
+            );
+        }
+        for id in to_invite {
+            run.record(
+                id,
+                Outcome::WouldDo {
+                    plan: Plan::Invite,
+                    status: Some(CREATED.to_owned()),
+                    accept,
+                },
+            );
+        }
+    } else {
+        let created = run.create(&to_create).await;
+        to_invite.extend(created.raced);
+        if administration == Administration::Invitation {
+            to_invite.extend(created.accepted);
+        } else {
+            let (associated, still_created) = run.associated(&created.accepted).await;
+            to_invite.extend(still_created);
+            if administration == Administration::Unknown {
+                // Members the organisation associated show this account is the delegated
+                // administrator; none among several new ones does not prove it is not.
+                if associated > 0 {
+                    service.learn(Administration::DelegatedAdministrator);
+                }
+            }
+        }
+        run.invite(&to_invite).await;
+    }
+
+    let mut outcomes = run.outcomes;
+    outcome.accounts = accounts
+        .iter()
+        .map(|a| AccountOutcome {
+            account_id: a.id.to_string(),
+            account_name: a.name.clone(),
+            outcome: outcomes
+                .remove(a.id.as_str())
+                .unwrap_or(Outcome::Unprocessed {
+                    step: Step::Check,
+                    result: NO_OUTCOME.to_owned(),
+                }),
+        })
+        .collect();
+    outcome.accounts.extend(run.strays);
+    outcome
+}
+
+/// The state of one service-region's run: the outcomes recorded so far.
+struct Run<'a, 's> {
+    service: &'a MemberService<'s>,
+    region: &'a Region,
+    deadline: Deadline,
+    outcomes: HashMap<String, Outcome>,
+    /// Per-account results for accounts the call did not carry: kept, not dropped.
+    strays: Vec<AccountOutcome>,
+}
+
+/// What `CreateMembers` did with the accounts it was given.
+struct Created<'i> {
+    /// Created now.
+    accepted: Vec<&'i str>,
+    /// Created by another run between the check and the call, and still at `Created`.
+    raced: Vec<&'i str>,
+}
+
+/// One call's accounts, sorted by what its per-account results said.
+struct Settled<'i> {
+    accepted: Vec<&'i str>,
+    /// Refused with a result that only means another run got there first, and that result.
+    raced: Vec<(&'i str, String)>,
+}
+
+impl Run<'_, '_> {
+    fn record(&mut self, account_id: &str, outcome: Outcome) {
+        let region = self.region;
+        let service = self.service.service().name();
+        match &outcome {
+            Outcome::Unprocessed { step, result } => {
+                warn!(account_id, service, region = %region, step = step.as_str(), result = %redact_emails(result), "unprocessed")
+            }
+            Outcome::NeedsAction { status } => {
+                warn!(account_id, service, region = %region, status = %status, "a member that is not monitored")
+            }
+            other => info!(account_id, service, region = %region, outcome = ?other, "account done"),
+        }
+        self.outcomes.insert(account_id.to_owned(), outcome);
+    }
+
+    fn fail_all(&mut self, ids: &[&str], step: Step, reason: &str) {
+        for id in ids {
+            self.record(
+                id,
+                Outcome::Unprocessed {
+                    step,
+                    result: reason.to_owned(),
+                },
+            );
+        }
+    }
+
+    /// The status of each account that is already a member. Without knowing who is a member,
+    /// creating or inviting could invite twice: a batch whose check failed stops. A region whose
+    /// first call is refused outright is unusable.
+    async fn check(&mut self, ids: &[&str]) -> Result<HashMap<String, String>, Unusable> {
+        let mut statuses = HashMap::new();
+        let mut answered = false;
+        for batch in batches(ids) {
+            match self.service.statuses(self.deadline, batch).await {
+                Ok(found) => {
+                    answered = true;
+                    statuses.extend(found);
+                }
+                Err(e) if !answered && e.refuses_region() => {
+                    return Err(Unusable {
+                        step: Step::Check,
+                        reason: e.reason("GetMembers"),
+                    });
+                }
+                Err(e) => self.fail_all(batch, Step::Check, &e.reason("GetMembers")),
+            }
+        }
+        Ok(statuses)
+    }
+
+    async fn create<'i>(&mut self, accounts: &[&'i MemberAccount]) -> Created<'i> {
+        let mut created = Created {
+            accepted: Vec::new(),
+            raced: Vec::new(),
+        };
+        for batch in batches(accounts) {
+            let ids: Vec<&'i str> = batch.iter().map(|a| a.id.as_str()).collect();
+            match self.service.create(self.deadline, batch).await {
+                Ok(refused) => {
+                    let settled = self.settle(&ids, refused, Step::Create);
+                    created.accepted.extend(settled.accepted);
+                    let still_created = self.resolve_races(settled.raced, Step::Create).await;
+                    created
+                        .raced
+                        .extend(still_created.into_iter().map(|(id, _)| id));
+                }
+                Err(e) => self.fail_all(&ids, Step::Create, &e.reason("CreateMembers")),
+            }
+        }
+        created
+    }
+
+    /// Members just created where the organisation may have associated them: those it did are
+    /// recorded. Returns how many it associated, and those still to invite.
+    async fn associated<'i>(&mut self, ids: &[&'i str]) -> (usize, Vec<&'i str>) {
+        let mut to_invite = Vec::new();
+        let mut associated = 0;
+        for (id, read) in self.reread(ids).await {
+            match read {
+                Ok(Some(s)) if s.eq_ignore_ascii_case(ENABLED) => {
+                    associated += 1;
+                    self.record(id, Outcome::EnabledByOrganization);
+                }
+                Ok(Some(s)) if !s.eq_ignore_ascii_case(CREATED) => self.record(id, settled(&s)),
+                // Created, or not seen yet: InviteMembers says which.
+                Ok(_) => to_invite.push(id),
+                // Inviting is still safe: an associated member is refused, then re-read.
+                Err(e) => {
+                    warn!(account_id = id, region = %self.region, error = %redact_emails(&e.reason("GetMembers")), "could not re-read a new member; inviting it");
+                    to_invite.push(id);
+                }
+            }
+        }
+        (associated, to_invite)
+    }
+
+    async fn invite(&mut self, ids: &[&str]) {
+        for batch in batches(ids) {
+            match self.service.invite(self.deadline, batch).await {
+                Ok(refused) => {
+                    let settled = self.settle(batch, refused, Step::Invite);
+                    for id in settled.accepted {
+                        self.record(id, Outcome::Invited);
+                    }
+                    // Refused as already invited, yet still at Created: not a race, and the
+                    // service's result stands, verbatim.
+                    for (id, result) in self.resolve_races(settled.raced, Step::Invite).await {
+                        self.record(
+                            id,
+                            Outcome::Unprocessed {
+                                step: Step::Invite,
+                                result,
+                            },
+                        );
+                    }
+                }
+                Err(e) => self.fail_all(batch, Step::Invite, &e.reason("InviteMembers")),
+            }
+        }
+    }
+
+    /// Reads the status of each account again, in batches: `Ok(None)` for an account that is
+    /// not a member.
+    async fn reread<'i>(
+        &self,
+        ids: &[&'i str],
+    ) -> Vec<(&'i str, Result<Option<String>, CallError>)> {
+        let mut reads = Vec::with_capacity(ids.len());
+        for batch in batches(ids) {
+            let statuses = self.service.statuses(self.deadline, batch).await;
+            for id in batch {
+                let read = match &statuses {
+                    Ok(found) => Ok(found.get(*id).cloned()),
+                    Err(e) => Err(e.clone()),
+                };
+                reads.push((*id, read));
+            }
+        }
+        reads
+    }
+
+    /// Reads again the status of accounts a call refused as already a member or already
+    /// invited, and records it. Returns the accounts found at `Created`, with the call's result,
+    /// for the caller to decide. An account whose status cannot be read keeps the call's result.
+    async fn resolve_races<'i>(
+        &mut self,
+        raced: Vec<(&'i str, String)>,
+        step: Step,
+    ) -> Vec<(&'i str, String)> {
+        let ids: Vec<&'i str> = raced.iter().map(|(id, _)| *id).collect();
+        let reads = self.reread(&ids).await;
+        let mut created = Vec::new();
+        for ((id, result), (_, read)) in raced.into_iter().zip(reads) {
+            match read {
+                Ok(Some(s)) if s.eq_ignore_ascii_case(CREATED) => created.push((id, result)),
+                Ok(Some(s)) => {
+                    info!(account_id = id, region = %self.region, status = %s, "another run got there first");
+                    self.record(id, settled(&s));
+                }
+                _ => self.record(id, Outcome::Unprocessed { step, result }),
+            }
+        }
+        created
+    }
+
+    /// Records each per-account result of a call, except those that only mean another run got
+    /// there first.
+    fn settle<'i>(&mut self, sent: &[&'i str], refused: Refused, step: Step) -> Settled<'i> {
+        let mut results: HashMap<String, String> = refused.into_iter().collect();
+        let mut settled = Settled {
+            accepted: Vec::new(),
+            raced: Vec::new(),
+        };
+        for id in sent {
+            match results.remove(*id) {
+                Some(result) if self.service.is_race(step, &result) => {
+                    settled.raced.push((*id, result))
+                }
+                Some(result) => self.record(id, Outcome::Unprocessed { step, result }),
+                None => settled.accepted.push(*id),
+            }
+        }
+        for (id, result) in results {
+            warn!(account_id = %id, region = %self.region, step = step.as_str(), result = %redact_emails(&result), "unprocessed entry for an account not in the call");
+            self.strays
+                .push(AccountOutcome::unprocessed(id, step, result));
+        }
+        settled
+    }
+}
