@@ -42,8 +42,9 @@ pub mod results {
     pub const DETECTOR_EXISTS: &str =
         "The request is rejected because a detector already exists for the current account.";
     /// 400 for AcceptAdministratorInvitation with no matching invitation
-    /// (hashicorp/terraform-provider-aws#38833); the stand-in also uses it for a page token or
-    /// `maxResults`/`onlyAssociated` value it cannot read (inferred: GuardDuty's generic text).
+    /// (hashicorp/terraform-provider-aws#38833); the stand-in also uses it for a page token,
+    /// `maxResults`, `onlyAssociated`, `clientToken` or `findingPublishingFrequency` it cannot
+    /// take (inferred: GuardDuty's generic text).
     pub const INVALID_INPUT: &str = "The request is rejected because an invalid or out-of-range value is specified as an input parameter.";
 }
 
@@ -93,7 +94,16 @@ struct CreateDetectorInput {
     /// Required by the model; the stand-in keeps no detector status, so it is only checked.
     #[allow(dead_code)]
     enable: bool,
+    #[serde(default)]
+    client_token: Option<String>,
+    #[serde(default)]
+    finding_publishing_frequency: Option<String>,
 }
+
+/// The model's `FindingPublishingFrequency` enum.
+const FREQUENCIES: &[&str] = &["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"];
+/// The model's `ClientToken` limit.
+const MAX_CLIENT_TOKEN: usize = 64;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -184,7 +194,7 @@ pub(crate) fn answer(
         Operation::GetMembers => get_members(state, ctx, call),
         Operation::ListMembers => list_members(state, ctx),
         Operation::DescribeOrganizationConfiguration => {
-            Ok(describe_organization_configuration(state, ctx.region))
+            max_results(ctx).map(|_| describe_organization_configuration(state, ctx.region))
         }
         Operation::EnableSecurityHub | Operation::ListRegions => Err(bad_request(format!(
             "{operation:?} is not a GuardDuty operation"
@@ -228,7 +238,16 @@ fn list_detectors(state: &State, ctx: &Ctx) -> Result<Answer, Answer> {
 /// One detector per account and region (the CreateDetector documentation: "You can have only
 /// one detector per account per Region").
 fn create_detector(state: &mut State, ctx: &Ctx) -> Result<Answer, Answer> {
-    let _: CreateDetectorInput = parse(ctx.body)?;
+    let input: CreateDetectorInput = parse(ctx.body)?;
+    let token_too_long = input
+        .client_token
+        .is_some_and(|t| t.chars().count() > MAX_CLIENT_TOKEN);
+    let unknown_frequency = input
+        .finding_publishing_frequency
+        .is_some_and(|f| !FREQUENCIES.contains(&f.as_str()));
+    if token_too_long || unknown_frequency {
+        return Err(bad_request(results::INVALID_INPUT.to_owned()));
+    }
     if state.detector_of(ctx.caller, ctx.region).is_some() {
         return Err(bad_request(results::DETECTOR_EXISTS.to_owned()));
     }
