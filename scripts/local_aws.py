@@ -77,6 +77,11 @@ def prepare(args):
     for n, sample_id in enumerate(account_ids(event, {})):
         created = org.create_account(Email=f"workload-{n}@example.com", AccountName=f"workload-{n}")
         mapping[sample_id] = created["CreateAccountStatus"]["AccountId"]
+    if event.get("sweep") or event.get("detail-type") == "Scheduled Event":
+        # A sweep works on the whole organisation: give it a few accounts to find.
+        for n in range(3):
+            created = org.create_account(Email=f"sweep-{n}@example.com", AccountName=f"sweep-{n}")
+            print(f"  organisation account {created['CreateAccountStatus']['AccountId']} for the sweep to find")
     for sample_id, moto_id in mapping.items():
         print(f"  account {sample_id} of the event is moto's new account {moto_id}")
     with open(args.out, "w") as f:
@@ -90,6 +95,9 @@ def text_of(body):
     body = re.sub(r"<(br|/tr|/h\d|/p|/table)[^>]*>", "\n", body)
     text = html.unescape(re.sub(r"<[^>]+>", "", body))
     return re.sub(r"\n\s*\n+", "\n\n", text).strip()
+
+
+WRITES = {"CreateMembers", "InviteMembers", "CreateDetector", "AcceptAdministratorInvitation", "EnableSecurityHub"}
 
 
 def show(args):
@@ -110,6 +118,13 @@ def show(args):
             print(f"  {i['region']} {i['account_id']} disableEmailNotification={str(i['disable_email_notification']).lower()}")
         if not state["invitations"]:
             print("  (none)")
+        print("\nSecurity Hub stand-in: invitations sent")
+        for i in state["securityHub"]["invitations"] or []:
+            print(f"  {i['region']} {i['account_id']}")
+        if not state["securityHub"]["invitations"]:
+            print("  (none)")
+        writes = [c for c in state["calls"] if c["operation"] in WRITES and c["status"] == 200]
+        print(f"\nWrite calls answered by the stand-in: {len(writes)}")
 
 
 def main():

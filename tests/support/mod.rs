@@ -153,6 +153,12 @@ pub async fn sdk_config(moto: &Moto, standin: &Standin, overrides: &[(&str, Stri
         .await;
     let mut endpoints = HashMap::from([
         ("AWS_ENDPOINT_URL_GUARDDUTY".to_owned(), standin.endpoint()),
+        (
+            "AWS_ENDPOINT_URL_SECURITYHUB".to_owned(),
+            standin.endpoint(),
+        ),
+        ("AWS_ENDPOINT_URL_ACCOUNT".to_owned(), standin.endpoint()),
+        ("AWS_ENDPOINT_URL_STS".to_owned(), moto.endpoint.clone()),
         ("AWS_ENDPOINT_URL_SESV2".to_owned(), moto.endpoint.clone()),
         (
             "AWS_ENDPOINT_URL_ORGANIZATIONS".to_owned(),
@@ -202,6 +208,8 @@ impl World {
         })
         .await
         .expect("the stand-in starts");
+        // Member-account calls carry credentials from moto's AssumeRole: moto says whose.
+        standin.set_sts_endpoint(&moto.endpoint);
         let sdk = sdk_config(&moto, &standin, &[]).await;
         World { moto, standin, sdk }
     }
@@ -496,4 +504,151 @@ pub fn replace_account(value: Value, from: &str, to: &str) -> Value {
         ),
         other => other,
     }
+}
+
+/// A front for moto that records every request and refuses those a rule picks, for what moto
+/// cannot do (a role that cannot be assumed) or cannot show (which Organizations calls were
+/// made). Stopped when dropped.
+pub struct Front {
+    pub endpoint: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// A request as the front saw it: its `X-Amz-Target` header (JSON protocols) or its body
+/// (query protocols such as STS), on one line.
+fn describe_request(head: &str, body: &str) -> String {
+    let target = head.lines().find_map(|l| {
+        let lower = l.to_ascii_lowercase();
+        lower
+            .starts_with("x-amz-target:")
+            .then(|| l["x-amz-target:".len()..].trim().to_owned())
+    });
+    match target {
+        Some(target) => format!("{target} {body}"),
+        None => body.to_owned(),
+    }
+}
+
+impl Front {
+    /// Forwards to `upstream`, except requests whose description contains `refuse.0`: those
+    /// get HTTP 403 with the query-protocol error `refuse.1` (code) and `refuse.2` (message).
+    pub async fn start(upstream: &str, refuse: Option<(String, &str, &str)>) -> Front {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("an address"));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let refusal = refuse.map(|(needle, code, message)| {
+            let body = format!(
+                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>front</RequestId></ErrorResponse>"
+            );
+            (
+                needle,
+                format!(
+                    "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                ),
+            )
+        });
+        let log = seen.clone();
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let upstream = upstream.clone();
+                let refusal = refusal.clone();
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let Ok(raw) = read_whole_request(&mut stream).await else {
+                        return;
+                    };
+                    let text = String::from_utf8_lossy(&raw).into_owned();
+                    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+                    let seen = describe_request(head, body);
+                    log.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(seen.clone());
+                    if let Some((needle, response)) = &refusal {
+                        if seen.contains(needle.as_str()) {
+                            let _ = stream.write_all(response.as_bytes()).await;
+                            let _ = stream.shutdown().await;
+                            return;
+                        }
+                    }
+                    // One request per connection upstream; the answer is passed back whole.
+                    let raw = force_close(&raw);
+                    let Ok(mut up) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    if up.write_all(&raw).await.is_err() {
+                        return;
+                    }
+                    let mut answer = Vec::new();
+                    let _ = up.read_to_end(&mut answer).await;
+                    let _ = stream.write_all(&answer).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        Front {
+            endpoint,
+            seen,
+            server,
+        }
+    }
+
+    /// Every request seen, described by [`describe_request`], in order.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Reads one HTTP/1.1 request whole: the head, then `Content-Length` body bytes.
+async fn read_whole_request(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(data);
+        }
+        data.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&data);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                return Ok(data);
+            }
+        }
+    }
+}
+
+/// The request with `Connection: close`, so the upstream ends the answer by closing.
+fn force_close(raw: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(raw);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return raw.to_vec();
+    };
+    let mut lines: Vec<&str> = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    lines.push("Connection: close");
+    format!("{}\r\n\r\n{body}", lines.join("\r\n")).into_bytes()
 }
