@@ -557,6 +557,55 @@ mod tests {
         }
     }
 
+    #[test]
+    fn security_hub_the_member_role_and_all_enabled_regions_are_read() {
+        let c = with(&[
+            ("ENABLE_SECURITY_HUB", "TRUE"),
+            ("MEMBER_ROLE_NAME", " AWSControlTowerExecution "),
+            ("REGIONS", "all-enabled"),
+            ("GUARDDUTY_DETECTOR_ID", "ap-east-1=abc123"),
+        ])
+        .unwrap();
+        assert!(c.security_hub);
+        assert_eq!(
+            c.member_role.as_ref().map(RoleName::as_str),
+            Some("AWSControlTowerExecution")
+        );
+        assert_eq!(c.regions, Regions::AllEnabled);
+        // Any region may be enabled, so a detector id for any region is accepted.
+        assert_eq!(c.detectors.len(), 1);
+        let off = with(&[("ENABLE_SECURITY_HUB", "false"), ("MEMBER_ROLE_NAME", "")]).unwrap();
+        assert!(!off.security_hub);
+        assert_eq!(off.member_role, None, "empty is off");
+    }
+
+    #[test]
+    fn bad_security_hub_and_member_role_values_say_how_to_fix_them() {
+        for (vars, variable, hint) in [
+            (
+                &[("ENABLE_SECURITY_HUB", "yes")][..],
+                "ENABLE_SECURITY_HUB",
+                "true or false",
+            ),
+            (
+                &[("MEMBER_ROLE_NAME", "arn:aws:iam::123456789012:role/Admin")][..],
+                "MEMBER_ROLE_NAME",
+                "the role's name alone",
+            ),
+            (
+                &[("MEMBER_ROLE_NAME", "path/Role")][..],
+                "MEMBER_ROLE_NAME",
+                "not an IAM role name",
+            ),
+        ] {
+            let e = with(vars).unwrap_err();
+            assert_eq!(e.variable, variable);
+            assert!(e.problem.contains(hint), "{e}");
+        }
+        assert!(RoleName::parse(&"r".repeat(64)).is_some());
+        assert!(RoleName::parse(&"r".repeat(65)).is_none());
+    }
+
     /// Every error names its variable and says what to do.
     #[test]
     fn every_invalid_value_fails_with_a_message_that_says_how_to_fix_it() {

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::account::redact_emails;
 use crate::config::Region;
@@ -232,7 +232,11 @@ impl Run<'_, '_> {
             Outcome::NeedsAction { status } => {
                 warn!(account_id, service, region = %region, status = %status, "a member that is not monitored")
             }
-            other => info!(account_id, service, region = %region, outcome = ?other, "account done"),
+            // Successes are in the report; at a sweep's scale an info line each would flood
+            // the log.
+            other => {
+                debug!(account_id, service, region = %region, outcome = ?other, "account done")
+            }
         }
         self.outcomes.insert(account_id.to_owned(), outcome);
     }
