@@ -196,9 +196,9 @@ pub(crate) fn answer(
         Operation::DescribeOrganizationConfiguration => {
             max_results(ctx).map(|_| describe_organization_configuration(state, ctx.region))
         }
-        Operation::EnableSecurityHub | Operation::ListRegions => Err(bad_request(format!(
-            "{operation:?} is not a GuardDuty operation"
-        ))),
+        Operation::EnableSecurityHub | Operation::DescribeHub | Operation::ListRegions => Err(
+            bad_request(format!("{operation:?} is not a GuardDuty operation")),
+        ),
     };
     result.unwrap_or_else(|answer| answer)
 }

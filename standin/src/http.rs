@@ -72,6 +72,7 @@ fn route(service: Service, method: &Method, path: &str) -> Option<(Operation, Op
         }
         (Service::SecurityHub, &Method::POST, ["members", "get"]) => (Operation::GetMembers, None),
         (Service::SecurityHub, &Method::POST, ["accounts"]) => (Operation::EnableSecurityHub, None),
+        (Service::SecurityHub, &Method::GET, ["accounts"]) => (Operation::DescribeHub, None),
         (Service::SecurityHub, &Method::GET, ["invitations"]) => (Operation::ListInvitations, None),
         (Service::SecurityHub, &Method::POST, ["administrator"]) => {
             (Operation::AcceptAdministratorInvitation, None)
@@ -423,7 +424,9 @@ pub(crate) fn snapshot(state: &State) -> Value {
     let hubs: Vec<Value> = state
         .hubs
         .iter()
-        .map(|(account, region)| json!({ "account": account, "region": region }))
+        .map(|((account, region), since)| {
+            json!({ "account": account, "region": region, "subscribedAt": since })
+        })
         .collect();
     let pending = |members: &crate::Members| -> Vec<Value> {
         members

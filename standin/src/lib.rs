@@ -78,6 +78,8 @@ pub enum Operation {
     AcceptAdministratorInvitation,
     /// Security Hub, member side (and the administrator's own hub).
     EnableSecurityHub,
+    /// Security Hub: whether the caller's hub is enabled.
+    DescribeHub,
     /// Account.
     ListRegions,
 }
@@ -315,8 +317,8 @@ pub(crate) struct State {
     pub(crate) member_detectors: BTreeMap<String, BTreeMap<String, String>>,
     pub(crate) guardduty: Members,
     pub(crate) securityhub: Members,
-    /// (account, region) where the account's Security Hub is enabled.
-    pub(crate) hubs: BTreeSet<(String, String)>,
+    /// (account, region) where the account's Security Hub is enabled → since when.
+    pub(crate) hubs: BTreeMap<(String, String), String>,
     /// Region → opt-in status, as `ListRegions` answers it.
     pub(crate) regions: BTreeMap<String, String>,
     /// Regions where a service control policy denies every call.
@@ -584,9 +586,12 @@ impl Standin {
     pub fn enable_security_hub(&self, regions: &[&str]) {
         let mut state = self.state();
         let admin = state.admin_account.clone();
-        state
-            .hubs
-            .extend(regions.iter().map(|r| (admin.clone(), (*r).to_owned())));
+        for region in regions {
+            state
+                .hubs
+                .entry((admin.clone(), (*region).to_owned()))
+                .or_insert_with(wire::now);
+        }
     }
 
     /// Makes the administrator the organisation's Security Hub delegated administrator in
@@ -609,14 +614,15 @@ impl Standin {
     pub fn put_member_hub(&self, account: &str, region: &str) {
         self.state()
             .hubs
-            .insert((account.to_owned(), region.to_owned()));
+            .entry((account.to_owned(), region.to_owned()))
+            .or_insert_with(wire::now);
     }
 
     /// Whether an account's Security Hub is enabled in a region.
     pub fn security_hub_enabled(&self, account: &str, region: &str) -> bool {
         self.state()
             .hubs
-            .contains(&(account.to_owned(), region.to_owned()))
+            .contains_key(&(account.to_owned(), region.to_owned()))
     }
 
     /// The administrator's Security Hub members of a region, by account id

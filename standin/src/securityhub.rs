@@ -139,7 +139,7 @@ pub(crate) fn answer(
 ) -> Answer {
     let subscribed = state
         .hubs
-        .contains(&(ctx.caller.to_owned(), ctx.region.to_owned()));
+        .contains_key(&(ctx.caller.to_owned(), ctx.region.to_owned()));
     let admin = ctx.caller == state.admin_account;
     let result = match operation {
         Operation::EnableSecurityHub => enable(state, ctx, subscribed),
@@ -149,6 +149,7 @@ pub(crate) fn answer(
             "",
             results::not_subscribed(ctx.caller),
         )),
+        Operation::DescribeHub => Ok(describe_hub(state, ctx)),
         Operation::ListInvitations => list_invitations(state, ctx),
         Operation::AcceptAdministratorInvitation => accept(state, ctx),
         // A member account's own hub: it has no members of its own here. The stand-in keeps
@@ -183,8 +184,24 @@ fn enable(state: &mut State, ctx: &Ctx, subscribed: bool) -> Result<Answer, Answ
     }
     state
         .hubs
-        .insert((ctx.caller.to_owned(), ctx.region.to_owned()));
+        .insert((ctx.caller.to_owned(), ctx.region.to_owned()), wire::now());
     Ok(Answer::Ok(json!({})))
+}
+
+/// The caller's hub, once enabled (before, the 401 of every call). The optional `HubArn` query
+/// member is not checked: the stand-in knows one hub per account and region.
+fn describe_hub(state: &State, ctx: &Ctx) -> Answer {
+    let since = state
+        .hubs
+        .get(&(ctx.caller.to_owned(), ctx.region.to_owned()))
+        .cloned()
+        .unwrap_or_default();
+    Answer::Ok(json!({
+        "HubArn": format!("arn:aws:securityhub:{}:{}:hub/default", ctx.region, ctx.caller),
+        "SubscribedAt": since,
+        "AutoEnableControls": true,
+        "ControlFindingGenerator": "SECURITY_CONTROL",
+    }))
 }
 
 fn list_invitations(state: &State, ctx: &Ctx) -> Result<Answer, Answer> {

@@ -585,10 +585,18 @@ async fn a_security_hub_member_enables_its_hub_and_accepts_the_invitation() {
         e.message(),
         Some(securityhub_results::not_subscribed(MEMBER).as_str())
     );
+    let e = member.describe_hub().send().await.unwrap_err();
+    assert_eq!(e.code(), Some("InvalidAccessException"));
     member.enable_security_hub().send().await.unwrap();
     let e = member.enable_security_hub().send().await.unwrap_err();
     assert_eq!(e.code(), Some("ResourceConflictException"));
     assert_eq!(e.message(), Some(securityhub_results::ALREADY_SUBSCRIBED));
+    let hub = member.describe_hub().send().await.unwrap();
+    assert_eq!(
+        hub.hub_arn(),
+        Some("arn:aws:securityhub:us-east-1:222222222222:hub/default")
+    );
+    assert!(hub.subscribed_at().is_some());
     assert!(s.security_hub_enabled(MEMBER, US));
 
     let listed = member.list_invitations().send().await.unwrap();

@@ -53,6 +53,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("securityhub", "GetMembers", ADMIN_KEY),
     ("securityhub", "ListMembers", ADMIN_KEY),
     ("securityhub", "EnableSecurityHub", MEMBER_KEY),
+    ("securityhub", "DescribeHub", MEMBER_KEY),
     ("securityhub", "ListInvitations", MEMBER_KEY),
     ("securityhub", "AcceptAdministratorInvitation", MEMBER_KEY),
     ("account", "ListRegions", ADMIN_KEY),
@@ -957,6 +958,17 @@ async fn the_standin_follows_the_service_models() {
     let answer = send(
         &s,
         "securityhub",
+        ADMIN_KEY,
+        "eu-west-1",
+        "GET",
+        "/accounts",
+        None,
+    )
+    .await;
+    check_error(sh, "DescribeHub", &answer, "where the hub is not enabled");
+    let answer = send(
+        &s,
+        "securityhub",
         "AKIDOTHER",
         "eu-west-1",
         "POST",
@@ -1014,7 +1026,7 @@ async fn the_standin_follows_the_service_models() {
         &answer,
         "by an account that is not the delegated administrator",
     );
-    checked += 8;
+    checked += 9;
 
     // Deprecated routes are not served.
     for (service, path) in [
