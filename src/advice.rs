@@ -3,8 +3,17 @@
 
 use crate::outcome::Step;
 
-/// Results by a phrase they contain, and what to do about each.
+/// Results by a phrase they contain, and what to do about each: the first that matches wins,
+/// so the more specific come first.
 const RESULT_ACTIONS: &[(&str, &str)] = &[
+    (
+        "AssumeRole failed",
+        "Check that MEMBER_ROLE_NAME exists in the member account and trusts the administrator account; the invitation stays pending and the member can accept it in the console.",
+    ),
+    (
+        "no pending invitation",
+        "Nothing to accept in the member account: look at the member's status in the administrator's console; a later run invites it again if it is at Created.",
+    ),
     (
         "Max allowed length",
         "A call carried too many accounts; please report this as a bug.",
@@ -64,14 +73,6 @@ const RESULT_ACTIONS: &[(&str, &str)] = &[
     (
         "no usable email",
         "Invoke the function manually with the account's email: {\"accounts\":[{\"accountId\":\"...\",\"email\":\"...\"}]}.",
-    ),
-    (
-        "AssumeRole failed",
-        "Check that MEMBER_ROLE_NAME exists in the member account and trusts the administrator account; the invitation stays pending and the member can accept it in the console.",
-    ),
-    (
-        "no pending invitation",
-        "Nothing to accept in the member account: look at the member's status in the administrator's console; a later run invites it again if it is at Created.",
     ),
 ];
 
