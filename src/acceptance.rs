@@ -167,7 +167,7 @@ async fn accept(
 
 fn no_invitation(service: &str, admin: &str, region: &str) -> String {
     format!(
-        "no pending {service} invitation from {admin} in {region} in the member account (it may have been accepted, declined or deleted)"
+        "no pending invitation from {admin} in the member account for {service} in {region} (it may have been accepted, declined or deleted)"
     )
 }
 

@@ -102,11 +102,11 @@ mod tests {
             .is_some_and(|a| a.contains("later"))
         );
         assert!(
-            result_action(Step::Region, "ListDetectors failed: UnrecognizedClientException: The security token included in the request is invalid.")
+            result_action(Step::Detector, "ListDetectors failed: UnrecognizedClientException: The security token included in the request is invalid.")
                 .is_some_and(|a| a.contains("not enabled"))
         );
         assert!(
-            result_action(Step::Region, "AccessDeniedException: User: x is not authorized to perform: guardduty:ListDetectors with an explicit deny in a service control policy")
+            result_action(Step::Check, "AccessDeniedException: User: x is not authorized to perform: guardduty:ListDetectors with an explicit deny in a service control policy")
                 .is_some_and(|a| a.contains("service control policy"))
         );
         assert_eq!(

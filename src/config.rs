@@ -80,7 +80,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "REPORT_WHEN",
         parameter: "ReportWhen",
-        meaning: "`always`, `unprocessed` (only when an account was not processed or a member needs action) or `never`.",
+        meaning: "`always`, `unprocessed` (only when something needs a person: an account not processed, a member that needs action, or a service-region that could not be used; a dry run's report is always sent) or `never`.",
         default: "always",
         template_default: "always",
     },

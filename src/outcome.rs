@@ -12,8 +12,6 @@ pub enum Step {
     Validate,
     /// Organizations did not give the account's email.
     Lookup,
-    /// The region cannot be used: not enabled for the administrator account, or refused.
-    Region,
     /// The region's GuardDuty detector could not be found.
     Detector,
     /// `GetMembers`, which tells whether the account is already a member.
@@ -33,7 +31,6 @@ impl Step {
         match self {
             Step::Validate => "validate",
             Step::Lookup => "lookup",
-            Step::Region => "region",
             Step::Detector => "detector",
             Step::Check => "check",
             Step::List => "list",

@@ -111,6 +111,16 @@ impl Admin<'_> {
         // BadRequestException.
         let mode = match &asked {
             Ok(_) => Administration::DelegatedAdministrator,
+            // A detector of another account is refused the same way: not a mode to remember.
+            Err(CallError::Failed(reason)) if reason.contains("detectorId is not owned") => {
+                return Err(Unusable {
+                    step: Step::Detector,
+                    reason: asked
+                        .err()
+                        .map(|e| e.reason("DescribeOrganizationConfiguration"))
+                        .unwrap_or_default(),
+                });
+            }
             Err(CallError::Failed(reason)) if reason.starts_with("BadRequestException") => {
                 Administration::Invitation
             }
