@@ -576,23 +576,25 @@ async fn a_wrong_detector_id_is_reported_with_the_fix() {
 
     let response = invoke(&onboarder, event).await.expect("succeeds");
 
-    let Outcome::Unprocessed {
-        step: Step::Check,
-        result,
-    } = outcome_of(&response, US, "222222222222")
-    else {
-        panic!("check row expected: {response:?}")
-    };
+    // The region is unusable, once, at the detector step, with GuardDuty's words: not taken
+    // for a sign that this account administers by invitation.
+    let us = response
+        .regions
+        .iter()
+        .find(|r| r.region == US)
+        .expect("us-east-1 in the response");
+    let problem = us.problem.as_ref().expect("us-east-1 is unusable");
+    assert_eq!(problem.step, Step::Detector);
     assert_eq!(
-        result,
-        &format!(
-            "GetMembers failed: BadRequestException: {}",
+        problem.reason,
+        format!(
+            "DescribeOrganizationConfiguration failed: BadRequestException: {}",
             results::DETECTOR_NOT_OWNED
         )
     );
     assert!(
         Service::GuardDuty
-            .result_action(Step::Check, result)
+            .result_action(problem.step, &problem.reason)
             .is_some_and(|a| a.contains("GUARDDUTY_DETECTOR_ID"))
     );
     assert_eq!(outcome_of(&response, EU, "222222222222"), &Outcome::Invited);
