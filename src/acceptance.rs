@@ -24,6 +24,7 @@ use crate::account::redact_emails;
 use crate::limits::{CallError, Deadline};
 use crate::member_role::MemberRole;
 use crate::outcome::{Outcome, RegionOutcome, Step};
+use crate::paging;
 use crate::service::{INVITED, Service};
 
 /// Member accounts worked on at once; each assumes the role once and then works its regions
@@ -165,6 +166,26 @@ async fn accept(
     }
 }
 
+/// Pages through a member's invitations until `page` finds the administrator's: its id, or
+/// `None` when no page has it. `page` reads one page: what it found, and the next token.
+async fn find_invitation<F, Fut>(mut page: F) -> Result<Option<String>, String>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Option<String>, Option<String>), String>>,
+{
+    let mut token: Option<String> = None;
+    loop {
+        let (found, next) = page(token.clone()).await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+        match paging::next_token(token.as_deref(), next.as_deref()) {
+            Some(next) => token = Some(next),
+            None => return Ok(None),
+        }
+    }
+}
+
 fn no_invitation(service: &str, admin: &str, region: &str) -> String {
     format!(
         "no pending invitation from {admin} in the member account for {service} in {region} (it may have been accepted, declined or deleted)"
@@ -196,33 +217,27 @@ async fn guardduty(
             id
         }
     };
-    let mut token: Option<String> = None;
-    let invitation = loop {
+    let invitation = find_invitation(|token| async move {
         let page = deadline
             .call(
                 client
                     .list_invitations()
                     .max_results(50)
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send(),
             )
             .await
             .map_err(|e| e.reason("GuardDuty ListInvitations"))?;
-        if let Some(found) = page
+        let found = page
             .invitations()
             .iter()
             .find(|i| i.account_id() == Some(admin))
             .and_then(|i| i.invitation_id())
-        {
-            break found.to_owned();
-        }
-        match page.next_token() {
-            Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
-                token = Some(next.to_owned())
-            }
-            _ => return Err(no_invitation("GuardDuty", admin, region)),
-        }
-    };
+            .map(str::to_owned);
+        Ok((found, page.next_token().map(str::to_owned)))
+    })
+    .await?
+    .ok_or_else(|| no_invitation("GuardDuty", admin, region))?;
     deadline
         .call(
             client
@@ -255,33 +270,27 @@ async fn security_hub(
         }
         Err(e) => return Err(e.reason("Security Hub DescribeHub")),
     }
-    let mut token: Option<String> = None;
-    let invitation = loop {
+    let invitation = find_invitation(|token| async move {
         let page = deadline
             .call(
                 client
                     .list_invitations()
                     .max_results(50)
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send(),
             )
             .await
             .map_err(|e| e.reason("Security Hub ListInvitations"))?;
-        if let Some(found) = page
+        let found = page
             .invitations()
             .iter()
             .find(|i| i.account_id() == Some(admin))
             .and_then(|i| i.invitation_id())
-        {
-            break found.to_owned();
-        }
-        match page.next_token() {
-            Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
-                token = Some(next.to_owned())
-            }
-            _ => return Err(no_invitation("Security Hub", admin, region)),
-        }
-    };
+            .map(str::to_owned);
+        Ok((found, page.next_token().map(str::to_owned)))
+    })
+    .await?
+    .ok_or_else(|| no_invitation("Security Hub", admin, region))?;
     deadline
         .call(
             client

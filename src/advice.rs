@@ -76,15 +76,28 @@ const RESULT_ACTIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The action of the first phrase of `table` that `text` contains.
+pub fn by_phrase(table: &[(&str, &'static str)], text: &str) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(phrase, _)| text.contains(phrase))
+        .map(|(_, action)| *action)
+}
+
+/// The action of a status in `table`, whatever its case.
+pub fn by_status(table: &[(&str, &'static str)], status: &str) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(s, _)| s.eq_ignore_ascii_case(status))
+        .map(|(_, action)| *action)
+}
+
 /// What to do about a result no service claims, where it is a known one.
 pub fn result_action(step: Step, result: &str) -> Option<&'static str> {
     if step == Step::Validate {
         return Some("Correct the event's entry and invoke the function again.");
     }
-    RESULT_ACTIONS
-        .iter()
-        .find(|(phrase, _)| result.contains(phrase))
-        .map(|(_, action)| *action)
+    by_phrase(RESULT_ACTIONS, result)
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! [`member_role`] and [`acceptance`] (invitations accepted in the members), [`outcome`] and
 //! [`report`] (what happened, rendered), [`advice`] (what to do about common errors), [`mail`]
 //! (SES), [`response`] (the handler's bounded answer), [`log_parts`] (long log records split),
-//! [`limits`] and [`rate`] (retries, timeouts, the Lambda deadline, request rates), and
+//! [`limits`], [`rate`] and [`paging`] (retries, timeouts, the Lambda deadline, request rates,
+//! pages), and
 //! [`handler`], which ties them together.
 
 pub mod acceptance;
@@ -24,6 +25,7 @@ pub mod mail;
 pub mod member_role;
 pub mod org;
 pub mod outcome;
+pub mod paging;
 pub mod pipeline;
 pub mod rate;
 pub mod regions;

@@ -11,6 +11,7 @@ use tracing::{info, warn};
 use crate::config::Region;
 use crate::limits::Deadline;
 use crate::outcome::RegionNotEnabled;
+use crate::paging;
 
 /// `ListRegions` returns at most 50 regions a page.
 const PAGE_SIZE: i32 = 50;
@@ -70,11 +71,9 @@ pub async fn enabled(client: &Client, deadline: Deadline) -> Result<EnabledRegio
                 });
             }
         }
-        match page.next_token() {
-            Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
-                token = Some(next.to_owned());
-            }
-            _ => break,
+        match paging::next_token(token.as_deref(), page.next_token()) {
+            Some(next) => token = Some(next),
+            None => break,
         }
     }
     info!(

@@ -21,10 +21,12 @@ use tracing::{info, warn};
 
 use super::{Administration, MAX_BATCH, Refused, Unusable};
 use crate::account::redact_emails;
+use crate::advice;
 use crate::config::Region;
 use crate::limits::{CallError, Deadline};
 use crate::org::MemberAccount;
 use crate::outcome::Step;
+use crate::paging;
 
 /// The part of `CreateMembers`' result that means the account is already a member.
 const RACE_CREATE: &str = "already a member or associated member";
@@ -196,11 +198,9 @@ impl Admin<'_> {
                     m.relationship_status()?.to_owned(),
                 ))
             }));
-            match page.next_token() {
-                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
-                    token = Some(next.to_owned());
-                }
-                _ => return Ok(members),
+            match paging::next_token(token.as_deref(), page.next_token()) {
+                Some(next) => token = Some(next),
+                None => return Ok(members),
             }
         }
     }
@@ -306,10 +306,7 @@ const RESULT_ACTIONS: &[(&str, &str)] = &[
 ];
 
 pub(super) fn result_action(result: &str) -> Option<&'static str> {
-    RESULT_ACTIONS
-        .iter()
-        .find(|(phrase, _)| result.contains(phrase))
-        .map(|(_, action)| *action)
+    advice::by_phrase(RESULT_ACTIONS, result)
 }
 
 /// Relationship statuses that need someone to act, and what to do.
@@ -341,10 +338,7 @@ const STATUS_ACTIONS: &[(&str, &str)] = &[
 ];
 
 pub(super) fn status_action(status: &str) -> Option<&'static str> {
-    STATUS_ACTIONS
-        .iter()
-        .find(|(s, _)| s.eq_ignore_ascii_case(status))
-        .map(|(_, action)| *action)
+    advice::by_status(STATUS_ACTIONS, status)
 }
 
 pub(super) const UNKNOWN_STATUS_ACTION: &str = "The member is not monitored in this status: look it up in the GuardDuty console (Settings > Accounts) and act on it.";

@@ -15,10 +15,12 @@ use aws_sdk_securityhub::Client;
 use aws_sdk_securityhub::types::AccountDetails;
 
 use super::{Administration, MAX_BATCH, Refused};
+use crate::advice;
 use crate::config::Region;
 use crate::limits::{CallError, Deadline};
 use crate::org::MemberAccount;
 use crate::outcome::Step;
+use crate::paging;
 use crate::rate::RateLimit;
 
 /// Security Hub's documented rate for the member operations: requests per second, and burst.
@@ -80,11 +82,9 @@ impl Admin<'_> {
                     Some((m.account_id()?.to_owned(), m.member_status()?.to_owned()))
                 }),
             );
-            match page.next_token() {
-                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
-                    token = Some(next.to_owned());
-                }
-                _ => return Ok(members),
+            match paging::next_token(token.as_deref(), page.next_token()) {
+                Some(next) => token = Some(next),
+                None => return Ok(members),
             }
         }
     }
@@ -171,10 +171,7 @@ const RESULT_ACTIONS: &[(&str, &str)] = &[
 ];
 
 pub(super) fn result_action(result: &str) -> Option<&'static str> {
-    RESULT_ACTIONS
-        .iter()
-        .find(|(phrase, _)| result.contains(phrase))
-        .map(|(_, action)| *action)
+    advice::by_phrase(RESULT_ACTIONS, result)
 }
 
 /// Member statuses that need someone to act, and what to do.
@@ -202,10 +199,7 @@ const STATUS_ACTIONS: &[(&str, &str)] = &[
 ];
 
 pub(super) fn status_action(status: &str) -> Option<&'static str> {
-    STATUS_ACTIONS
-        .iter()
-        .find(|(s, _)| s.eq_ignore_ascii_case(status))
-        .map(|(_, action)| *action)
+    advice::by_status(STATUS_ACTIONS, status)
 }
 
 pub(super) const UNKNOWN_STATUS_ACTION: &str = "The member is not monitored in this status: look it up in the Security Hub console (Settings > Accounts) and act on it.";
