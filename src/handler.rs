@@ -6,8 +6,8 @@
 //! only when the event cannot be understood, when there is nothing it could work from (the
 //! enabled regions or the organisation's accounts could not be listed), or when the report
 //! cannot be sent; Lambda then retries and the dead-letter queue keeps the event. Before failing
-//! on the report, the whole report is logged, split into records that each fit CloudWatch Logs'
-//! event limit, so nothing is lost.
+//! on the report, its complete table is logged, split into records that each fit CloudWatch
+//! Logs' event limit, so nothing is lost.
 
 use aws_config::SdkConfig;
 use futures::future::join_all;
@@ -383,7 +383,7 @@ impl Onboarder {
                 })
             }
             Err(e) => {
-                log_unsent(&e, &rendered);
+                log_unsent(&e, &rendered, summary);
                 Err(e)
             }
         }
@@ -422,9 +422,10 @@ fn log_inactive(inactive: &[Inactive]) {
     }
 }
 
-/// Logs the whole report that could not be sent, in parts that each fit one log event.
-fn log_unsent(error: &MailError, report: &Report) {
-    let text = redact_emails(&report.text);
+/// Logs the report that could not be sent: its subject, then the complete table (every row, as
+/// the CSV attachment has it), in parts that each fit one log event.
+fn log_unsent(error: &MailError, report: &Report, summary: &Summary) {
+    let text = redact_emails(&report::csv::table(summary));
     let parts = log_parts::split(&text, log_parts::MAX_PART_BYTES);
     let total = parts.len();
     error!(error = %error, subject = %report.subject, parts = total, "report not sent; the full report follows in {total} log records");

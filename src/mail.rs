@@ -1,7 +1,12 @@
-//! Sends the report with SES v2 `SendEmail`: one message, a text part and an HTML part.
+//! Sends the report with SES v2 `SendEmail`: one message, a text part and an HTML part, and the
+//! complete table as an attachment when the report has one.
 
 use aws_sdk_sesv2::Client;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{
+    Attachment, AttachmentContentDisposition, AttachmentContentTransferEncoding, Body, Content,
+    Destination, EmailContent, Message,
+};
 
 use crate::account::{Email, redact_emails};
 use crate::aws_error;
@@ -33,6 +38,21 @@ pub async fn send(
     recipients: &[Email],
     report: &Report,
 ) -> Result<String, MailError> {
+    let attachments = match &report.attachment {
+        Some(file) => vec![
+            Attachment::builder()
+                .file_name(&file.file_name)
+                .content_type(file.content_type)
+                .content_disposition(AttachmentContentDisposition::Attachment)
+                .content_transfer_encoding(AttachmentContentTransferEncoding::Base64)
+                .raw_content(Blob::new(file.data.clone()))
+                .build()
+                .map_err(|e| MailError {
+                    reason: format!("the attachment could not be built: {e}"),
+                })?,
+        ],
+        None => Vec::new(),
+    };
     let message = Message::builder()
         .subject(utf8(&report.subject)?)
         .body(
@@ -41,6 +61,7 @@ pub async fn send(
                 .html(utf8(&report.html)?)
                 .build(),
         )
+        .set_attachments((!attachments.is_empty()).then_some(attachments))
         .build();
     let destination = Destination::builder()
         .set_to_addresses(Some(

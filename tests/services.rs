@@ -144,7 +144,14 @@ async fn security_hub_beside_guardduty_for_120_accounts_in_two_regions() {
         subject.starts_with("GuardDuty and Security Hub onboarding: 480 invited"),
         "{subject}"
     );
-    assert!(html.contains("<td>Security Hub</td><td>eu-west-1</td><td>INVITED</td>"));
+    // Four columns (two services, two regions), every account invited in all: short rows.
+    assert_eq!(
+        rows_of(&html)
+            .iter()
+            .filter(|r| r.ends_with("I everywhere: invited (monitored once accepted)"))
+            .count(),
+        120
+    );
 
     let before = calls.len();
     let again = invoke(&onboarder, manual(&accounts)).await.expect("runs");
@@ -207,8 +214,10 @@ async fn a_region_without_security_hub_is_reported_once() {
     let (subject, html) = the_email(&world).await;
     assert!(subject.contains("1 service-region skipped"), "{subject}");
     assert!(
-        html.contains("Security Hub eu-west-1")
-            && html.contains("60 accounts were not onboarded here")
+        rows_of(&html).iter().any(|r| r.starts_with(
+            "Security Hub | eu-west-1 | 60 | check | GetMembers failed: InvalidAccessException"
+        )),
+        "{html}"
     );
 }
 
@@ -333,8 +342,21 @@ async fn invitations_are_accepted_through_the_member_role() {
         .collect();
     assert_eq!(assumed.len(), 3, "{assumed:?}");
     let (_, html) = the_email(&world).await;
-    assert!(html.contains("via=member-role"));
-    assert!(html.contains("Check that MEMBER_ROLE_NAME exists in the member account"));
+    // Accepted everywhere for the two, not processed everywhere for the refused one.
+    assert!(
+        row_of(&html, &with_detector)
+            .iter()
+            .any(|r| r.ends_with("E everywhere: enabled (monitored)"))
+    );
+    assert!(
+        row_of(&html, &refused)
+            .iter()
+            .any(|r| r.ends_with("X everywhere: not processed"))
+    );
+    assert!(
+        text_of(&html)
+            .contains("What to do: Check that MEMBER_ROLE_NAME exists in the member account")
+    );
 }
 
 /// Creates the organisation's accounts in moto, in order; returns their ids.
@@ -539,7 +561,7 @@ async fn a_sweep_reconciles_the_organisation_and_a_second_sweep_invites_no_one()
     assert_eq!(messages.len(), 3);
     let body = messages[2]["body"].as_str().unwrap_or_default();
     assert!(
-        body.contains("Nothing to do: every account is already a member"),
+        text_of(body).contains("Nothing needs your action"),
         "{body}"
     );
     assert!(body.contains("scheduled sweep"));
@@ -596,7 +618,7 @@ async fn all_enabled_regions_skip_the_disabled_and_report_the_denied_once() {
     );
     let (_, html) = the_email(&world).await;
     assert!(html.contains("ap-east-1 (DISABLED)"), "{html}");
-    assert!(html.contains("A service control policy denies this call"));
+    assert!(text_of(&html).contains("A service control policy denies this call"));
 
     invoke(&onboarder, manual(&ids(330_000_000_100, 1)))
         .await
@@ -713,7 +735,7 @@ async fn dry_runs_only_read_and_say_what_would_be_done() {
         subject.starts_with("[dry run] GuardDuty and Security Hub onboarding: 12 to do"),
         "{subject}"
     );
-    assert!(html.contains("would create it"));
+    assert!(text_of(&html).contains("would create it"));
 
     // A dry-run sweep of an organisation.
     let accounts = organisation(&world, 3).await;
@@ -735,4 +757,66 @@ async fn dry_runs_only_read_and_say_what_would_be_done() {
     assert!(later.iter().any(|c| c.operation == Operation::ListMembers));
     assert!(later.iter().all(|c| !c.operation.is_write()));
     assert!(world.standin.members(US).len() == 2, "nothing created");
+}
+
+/// A run past the glance view's limit sends, through SES, a text part with one grep-able line
+/// per row that needs attention, and the complete table as a CSV attachment.
+#[tokio::test]
+async fn a_large_run_sends_grepable_lines_and_the_complete_table() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    // The first invitation batch in eu-west-1 fails: 50 accounts there need attention.
+    world.standin.inject(standin::Fault::times(
+        Operation::InviteMembers,
+        EU,
+        standin::FaultKind::ServerError,
+        8,
+    ));
+    let ses = Front::start(&world.moto.endpoint, None).await;
+    let sdk = sdk_config(
+        &world.moto,
+        &world.standin,
+        &[("AWS_ENDPOINT_URL_SESV2", ses.endpoint.clone())],
+    )
+    .await;
+    let onboarder = world.onboarder_with(&sdk, &[], TEST_LIMITS);
+    let accounts = ids(350_000_000_000, 250);
+
+    let run = invoke(&onboarder, manual(&accounts)).await.expect("runs");
+    assert_eq!(run.counts.unprocessed, 50);
+    let sent: Vec<String> = ses
+        .seen()
+        .into_iter()
+        .filter(|r| r.contains("FromEmailAddress"))
+        .collect();
+    assert_eq!(sent.len(), 1);
+    let request: Value = serde_json::from_str(&sent[0]).expect("SendEmail's JSON");
+    let simple = &request["Content"]["Simple"];
+    let text = simple["Body"]["Text"]["Data"]
+        .as_str()
+        .expect("a text part");
+    let failed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("UNPROCESSED account=") && l.contains(" region=eu-west-1 service=guardduty step=invite | result: InviteMembers failed: InternalServerErrorException"))
+        .collect();
+    assert_eq!(failed.len(), 50, "{text}");
+    let attachment = &simple["Attachments"][0];
+    assert_eq!(attachment["FileName"], "onboarding-report.csv");
+    assert_eq!(attachment["ContentType"], "text/csv; charset=utf-8");
+    let csv = aws_smithy_types::base64::decode(attachment["RawContent"].as_str().expect("base64"))
+        .expect("valid base64");
+    let csv = String::from_utf8(csv).expect("UTF-8");
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 250 * 2, "every account in every region");
+    assert_eq!(
+        rows.iter().filter(|r| r.contains(",unprocessed,")).count(),
+        50
+    );
+    // The glance view lists only the accounts with something not done.
+    let html = simple["Body"]["Html"]["Data"]
+        .as_str()
+        .expect("an HTML part");
+    assert!(
+        text_of(html).contains("200 more accounts enabled or invited everywhere are not listed")
+    );
 }

@@ -652,3 +652,38 @@ fn force_close(raw: &[u8]) -> Vec<u8> {
     lines.push("Connection: close");
     format!("{}\r\n\r\n{body}", lines.join("\r\n")).into_bytes()
 }
+
+/// Every table row of a report's HTML, read with an HTML parser: its cells' texts joined by
+/// `" | "`. Attention rows read `account | name | service | region(s) | step or status | result`;
+/// glance rows `account | name | cell | cell …`.
+pub fn rows_of(html: &str) -> Vec<String> {
+    let document = scraper::Html::parse_document(html);
+    let tr = scraper::Selector::parse("tr").expect("a valid selector");
+    let td = scraper::Selector::parse("td").expect("a valid selector");
+    document
+        .select(&tr)
+        .map(|row| {
+            row.select(&td)
+                .map(|cell| cell.text().collect::<String>())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// The text a reader sees in a report's HTML, read with an HTML parser.
+pub fn text_of(html: &str) -> String {
+    scraper::Html::parse_document(html)
+        .root_element()
+        .text()
+        .collect()
+}
+
+/// The row of `rows_of` that starts with this account id, if any.
+pub fn row_of(html: &str, account: &str) -> Vec<String> {
+    rows_of(html)
+        .into_iter()
+        .filter(|r| r.starts_with(&format!("{account} | ")))
+        .collect()
+}

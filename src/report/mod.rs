@@ -1,0 +1,254 @@
+//! The report: a pure rendering of a run's [`Summary`] as a subject, a text part, an HTML part
+//! and, when the body cannot hold every row, the complete table as a CSV attachment.
+//!
+//! A security engineer opens it to learn, in this order: is anything wrong, what do I do about
+//! it, and is every account covered. So it opens with the counts, then [`attention`] (what needs
+//! a person, grouped by what to do), then [`glance`] (every account, one row each, one column
+//! per service and region). Each part has a byte budget, so the email stays small at any size;
+//! what a budget leaves out is counted and travels in the [`csv`] attachment. Every value is
+//! HTML-escaped and kept on one line ([`markup`]); HTML uses inline styles only, which common
+//! mail clients render. It knows no service's phrases: each row's action comes from its service.
+
+pub mod attention;
+pub mod csv;
+pub mod glance;
+pub mod markup;
+pub mod rows;
+
+use std::fmt::Write;
+
+use crate::outcome::{Counts, Summary};
+use crate::service::Service;
+use markup::escape;
+
+/// A rendered report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Every row, when the body could not list them all.
+    pub attachment: Option<Attachment>,
+}
+
+/// A file sent with the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub data: Vec<u8>,
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+/// The subject: the counts at a glance.
+pub fn subject(summary: &Summary) -> String {
+    let c = summary.counts();
+    let services = if summary
+        .regions
+        .iter()
+        .any(|r| r.service == Service::SecurityHub)
+    {
+        "GuardDuty and Security Hub onboarding"
+    } else {
+        "GuardDuty onboarding"
+    };
+    let scope = format!(
+        "({} account{}, {} region{})",
+        c.accounts,
+        plural(c.accounts, "", "s"),
+        c.regions,
+        plural(c.regions, "", "s"),
+    );
+    if summary.dry_run {
+        return format!(
+            "[dry run] {services}: {} to do, {} already member{}, {} need{} action, {} unprocessed{} {scope}; nothing was changed",
+            c.would_do,
+            c.already_member,
+            plural(c.already_member, "", "s"),
+            c.needs_action,
+            plural(c.needs_action, "s", ""),
+            c.unprocessed,
+            skipped(&c),
+        );
+    }
+    let accepted = if c.accepted > 0 {
+        format!(", {} accepted in the member account", c.accepted)
+    } else {
+        String::new()
+    };
+    format!(
+        "{services}: {} invited, {} enabled through the organisation{accepted}, {} already member{}, {} need{} action, {} unprocessed{} {scope}",
+        c.invited,
+        c.enabled_by_organization,
+        c.already_member,
+        plural(c.already_member, "", "s"),
+        c.needs_action,
+        plural(c.needs_action, "s", ""),
+        c.unprocessed,
+        skipped(&c),
+    )
+}
+
+fn skipped(c: &Counts) -> String {
+    if c.regions_unusable == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {} service-region{} skipped",
+            c.regions_unusable,
+            plural(c.regions_unusable, "", "s")
+        )
+    }
+}
+
+/// The counts, in words, for the top of the body.
+fn counts_line(c: &Counts, dry_run: bool) -> String {
+    let mut parts = Vec::new();
+    if dry_run {
+        parts.push(format!("{} to do", c.would_do));
+    } else {
+        parts.push(format!("{} invited", c.invited));
+        parts.push(format!(
+            "{} enabled through the organisation",
+            c.enabled_by_organization
+        ));
+        if c.accepted > 0 {
+            parts.push(format!("{} accepted in the member account", c.accepted));
+        }
+    }
+    parts.push(format!(
+        "{} already member{}",
+        c.already_member,
+        plural(c.already_member, "", "s")
+    ));
+    parts.push(format!(
+        "{} need{} action",
+        c.needs_action,
+        plural(c.needs_action, "s", "")
+    ));
+    parts.push(format!("{} not processed", c.unprocessed));
+    if c.regions_unusable > 0 {
+        parts.push(format!(
+            "{} service-region{} skipped",
+            c.regions_unusable,
+            plural(c.regions_unusable, "", "s")
+        ));
+    }
+    format!(
+        "{} account{} in {} region{}: {}.",
+        c.accounts,
+        plural(c.accounts, "", "s"),
+        c.regions,
+        plural(c.regions, "", "s"),
+        parts.join(", ")
+    )
+}
+
+/// Lines about what was left alone: regions not enabled, accounts not active.
+fn notes(summary: &Summary) -> Vec<String> {
+    let mut notes = Vec::new();
+    if summary.dry_run {
+        notes.push("Dry run: only reads were made. The WOULD rows and ? cells say what a real run would do, and why.".to_owned());
+    }
+    if !summary.regions_not_enabled.is_empty() {
+        let list: Vec<String> = summary
+            .regions_not_enabled
+            .iter()
+            .map(|r| format!("{} ({})", r.region, r.status))
+            .collect();
+        notes.push(format!(
+            "Regions not enabled for this account, skipped: {}.",
+            list.join(", ")
+        ));
+    }
+    if !summary.inactive.is_empty() {
+        let list: Vec<String> = summary
+            .inactive
+            .iter()
+            .map(|a| format!("{} ({})", a.account_id, a.state))
+            .collect();
+        notes.push(format!(
+            "Left alone, not ACTIVE in Organizations: {}.",
+            list.join(", ")
+        ));
+    }
+    notes
+}
+
+/// Renders the report.
+pub fn render(summary: &Summary) -> Report {
+    let subject = subject(summary);
+    let counts = summary.counts();
+    let attention = attention::render(summary);
+    let plans = attention::plans(summary);
+    let glance = glance::render(summary);
+    let notes = notes(summary);
+    let event_id = summary.event_id.as_deref().unwrap_or("none");
+    let trigger = format!(
+        "Trigger: {} (event id {})",
+        markup::one_line(&summary.trigger),
+        markup::one_line(event_id)
+    );
+    let cut =
+        attention.text_omitted + attention.html_omitted + glance.unlisted + glance.omitted > 0;
+    let attachment = cut.then(|| csv::attachment(summary));
+
+    let mut text = String::new();
+    let _ = writeln!(text, "{subject}");
+    let _ = writeln!(text, "{}", counts_line(&counts, summary.dry_run));
+    let _ = writeln!(text, "{trigger}");
+    for note in &notes {
+        let _ = writeln!(text, "{note}");
+    }
+    if let Some(file) = &attachment {
+        let _ = writeln!(text, "Every row is in the attached {}.", file.file_name);
+    }
+    text.push('\n');
+    text.push_str(&attention.text);
+    text.push_str(&plans.text);
+    text.push_str(&glance.text);
+
+    let mut html = String::new();
+    let _ = writeln!(
+        html,
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title></head><body style=\"font-family:Arial,Helvetica,sans-serif;color:#212121;margin:12px\">",
+        escape(&subject)
+    );
+    let _ = writeln!(
+        html,
+        "<h1 style=\"font-size:20px;margin:0 0 6px 0\">{}</h1>\n<p style=\"font-size:14px;margin:2px 0\">{}</p>\n<p style=\"font-size:12px;color:#555;margin:2px 0\">{}</p>",
+        escape(&subject),
+        escape(&counts_line(&counts, summary.dry_run)),
+        escape(&trigger)
+    );
+    for note in &notes {
+        let _ = writeln!(
+            html,
+            "<p style=\"font-size:13px;margin:2px 0\">{}</p>",
+            escape(note)
+        );
+    }
+    if let Some(file) = &attachment {
+        let _ = writeln!(
+            html,
+            "<p style=\"font-size:13px;margin:2px 0\">Every row is in the attached <strong>{}</strong>.</p>",
+            escape(&file.file_name)
+        );
+    }
+    html.push_str(&attention.html);
+    html.push_str(&plans.html);
+    html.push_str(&glance.html);
+    html.push_str("</body></html>\n");
+    Report {
+        subject,
+        text,
+        html,
+        attachment,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,191 @@
+//! The report's rows: a run's [`Summary`] flattened to one row per account, service and region
+//! (accounts stopped before any region have one row, region `all`), each classified for the
+//! glance view and given its suggested action by its service.
+
+use crate::advice;
+use crate::outcome::{AccountOutcome, Outcome, RegionOutcome, Summary};
+use crate::service::{ENABLED, INVITED, Service};
+
+/// What a row means at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Monitored: enabled through the organisation, accepted, or already `Enabled`.
+    Enabled,
+    /// Invited now or earlier; monitored once the member accepts.
+    Invited,
+    /// A dry run: something would be done.
+    WouldDo,
+    /// A member that is not monitored: someone has to act.
+    NeedsAction,
+    /// Not processed.
+    Unprocessed,
+    /// The service-region could not be used at all.
+    Skipped,
+}
+
+impl Kind {
+    /// The symbol in the glance view: one character that reads in plain text.
+    pub fn symbol(self) -> char {
+        match self {
+            Kind::Enabled => 'E',
+            Kind::Invited => 'I',
+            Kind::WouldDo => '?',
+            Kind::NeedsAction => '!',
+            Kind::Unprocessed => 'X',
+            Kind::Skipped => '-',
+        }
+    }
+
+    /// What the symbol means, for the legend.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Kind::Enabled => "enabled (monitored)",
+            Kind::Invited => "invited (monitored once accepted)",
+            Kind::WouldDo => "dry run: would be onboarded",
+            Kind::NeedsAction => "member needs action",
+            Kind::Unprocessed => "not processed",
+            Kind::Skipped => "region skipped",
+        }
+    }
+
+    /// The glance cell's colours in HTML: background, then text.
+    pub fn colours(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Enabled => ("#c8e6c9", "#1b5e20"),
+            Kind::Invited => ("#bbdefb", "#0d47a1"),
+            Kind::WouldDo => ("#e1bee7", "#4a148c"),
+            Kind::NeedsAction => ("#ffe0b2", "#e65100"),
+            Kind::Unprocessed => ("#ffcdd2", "#b71c1c"),
+            Kind::Skipped => ("#e0e0e0", "#424242"),
+        }
+    }
+
+    /// Done, as far as the function can take it: nothing for a person to look at.
+    pub fn is_done(self) -> bool {
+        matches!(self, Kind::Enabled | Kind::Invited)
+    }
+
+    pub const ALL: [Kind; 6] = [
+        Kind::Enabled,
+        Kind::Invited,
+        Kind::WouldDo,
+        Kind::NeedsAction,
+        Kind::Unprocessed,
+        Kind::Skipped,
+    ];
+}
+
+/// One account in one service-region, or before any region.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    pub account: &'a AccountOutcome,
+    /// None before any region.
+    pub service: Option<Service>,
+    /// `all` before any region.
+    pub region: &'a str,
+}
+
+impl<'a> Row<'a> {
+    pub fn outcome(&self) -> &'a Outcome {
+        &self.account.outcome
+    }
+
+    pub fn kind(&self) -> Kind {
+        kind(self.outcome())
+    }
+
+    /// The outcome's name in the CSV and the text lines.
+    pub fn label(&self) -> &'static str {
+        match self.outcome() {
+            Outcome::Invited => "INVITED",
+            Outcome::EnabledByOrganization | Outcome::Accepted => "ENABLED",
+            Outcome::AlreadyMember { .. } => "MEMBER",
+            Outcome::NeedsAction { .. } => "NEEDS_ACTION",
+            Outcome::WouldDo { .. } => "WOULD",
+            Outcome::Unprocessed { .. } => "UNPROCESSED",
+        }
+    }
+
+    /// How it was enabled, where that is the point.
+    pub fn via(&self) -> Option<&'static str> {
+        match self.outcome() {
+            Outcome::EnabledByOrganization => Some("organization"),
+            Outcome::Accepted => Some("member-role"),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<&'a str> {
+        match self.outcome() {
+            Outcome::AlreadyMember { status } | Outcome::NeedsAction { status } => Some(status),
+            Outcome::WouldDo { status, .. } => status.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn step(&self) -> Option<&'static str> {
+        match self.outcome() {
+            Outcome::Unprocessed { step, .. } => Some(step.as_str()),
+            Outcome::WouldDo { plan, .. } => Some(plan.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The service's result verbatim; for a dry run, what would be done and why.
+    pub fn result(&self) -> Option<&'a str> {
+        match self.outcome() {
+            Outcome::Unprocessed { result, .. } => Some(result),
+            Outcome::WouldDo { plan, accept, .. } => Some(plan.explain(*accept)),
+            _ => None,
+        }
+    }
+
+    /// What to do: the service's words where there is a service, else the common ones.
+    pub fn action(&self) -> Option<&'static str> {
+        match (self.outcome(), self.service) {
+            (Outcome::Unprocessed { step, result }, Some(service)) => {
+                service.result_action(*step, result)
+            }
+            (Outcome::Unprocessed { step, result }, None) => advice::result_action(*step, result),
+            (Outcome::NeedsAction { status }, Some(service)) => Some(
+                service
+                    .status_action(status)
+                    .unwrap_or_else(|| service.unknown_status_action()),
+            ),
+            (Outcome::AlreadyMember { status }, Some(service)) => service.status_action(status),
+            _ => None,
+        }
+    }
+}
+
+/// What an outcome means at a glance.
+pub fn kind(outcome: &Outcome) -> Kind {
+    match outcome {
+        Outcome::EnabledByOrganization | Outcome::Accepted => Kind::Enabled,
+        Outcome::AlreadyMember { status } if status.eq_ignore_ascii_case(ENABLED) => Kind::Enabled,
+        Outcome::AlreadyMember { status } if status.eq_ignore_ascii_case(INVITED) => Kind::Invited,
+        Outcome::AlreadyMember { .. } | Outcome::Invited => Kind::Invited,
+        Outcome::WouldDo { .. } => Kind::WouldDo,
+        Outcome::NeedsAction { .. } => Kind::NeedsAction,
+        Outcome::Unprocessed { .. } => Kind::Unprocessed,
+    }
+}
+
+/// Every row, before any region first, then each service-region's in order.
+pub fn rows(summary: &Summary) -> impl Iterator<Item = Row<'_>> {
+    let before = summary.not_attempted.iter().map(|account| Row {
+        account,
+        service: None,
+        region: "all",
+    });
+    let regions = summary.regions.iter().flat_map(region_rows);
+    before.chain(regions)
+}
+
+fn region_rows(region: &RegionOutcome) -> impl Iterator<Item = Row<'_>> {
+    region.accounts.iter().map(move |account| Row {
+        account,
+        service: Some(region.service),
+        region: &region.region,
+    })
+}

@@ -1,0 +1,501 @@
+//! The report's tests: its order, its escaping, its size, and that every part names the same
+//! accounts. The HTML is read with a real HTML parser.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+
+use scraper::{Html, Selector};
+
+use super::*;
+use crate::outcome::{AccountOutcome, Outcome, Plan, RegionOutcome, RegionProblem, Step};
+
+const ALREADY_INVITED: &str = "The request is rejected because the current account has already invited or is already the GuardDuty master of the given member account ID.";
+
+fn region(service: Service, name: &str, accounts: Vec<AccountOutcome>) -> RegionOutcome {
+    RegionOutcome {
+        service,
+        region: name.into(),
+        detector_id: (service == Service::GuardDuty).then(|| "det1".to_owned()),
+        administration: None,
+        problem: None,
+        accounts,
+    }
+}
+
+fn account(id: &str, outcome: Outcome) -> AccountOutcome {
+    AccountOutcome {
+        account_id: id.into(),
+        account_name: None,
+        outcome,
+    }
+}
+
+fn summary() -> Summary {
+    Summary {
+        trigger: "Control Tower CreateManagedAccount".into(),
+        event_id: Some("999cccaa".into()),
+        dry_run: false,
+        accounts: 3,
+        not_attempted: vec![
+            AccountOutcome::unprocessed(
+                "12345",
+                Step::Validate,
+                "the account id must be exactly 12 digits; it has 5 characters",
+            ),
+            AccountOutcome::unprocessed(
+                "555555555555",
+                Step::Lookup,
+                "AccountNotFoundException: You specified an account that doesn't exist.",
+            ),
+        ],
+        regions: vec![
+            region(
+                Service::GuardDuty,
+                "us-east-1",
+                vec![
+                    account("222222222222", Outcome::Invited),
+                    AccountOutcome {
+                        account_id: "333333333333".into(),
+                        account_name: Some("prod <b>".into()),
+                        outcome: Outcome::AlreadyMember {
+                            status: "Enabled".into(),
+                        },
+                    },
+                    AccountOutcome::unprocessed("444444444444", Step::Invite, ALREADY_INVITED),
+                ],
+            ),
+            RegionOutcome {
+                detector_id: None,
+                problem: Some(RegionProblem {
+                    step: Step::Detector,
+                    reason: "there is no GuardDuty detector in eu-west-1: enable GuardDuty".into(),
+                    accounts: 3,
+                }),
+                ..region(Service::GuardDuty, "eu-west-1", Vec::new())
+            },
+            region(
+                Service::SecurityHub,
+                "us-east-1",
+                vec![
+                    account("222222222222", Outcome::Accepted),
+                    account("333333333333", Outcome::Invited),
+                    account(
+                        "444444444444",
+                        Outcome::NeedsAction {
+                            status: "Resigned".into(),
+                        },
+                    ),
+                ],
+            ),
+        ],
+        inactive: Vec::new(),
+        regions_not_enabled: Vec::new(),
+    }
+}
+
+/// The text of every element `selector` picks, in document order.
+fn texts(html: &Html, selector: &str) -> Vec<String> {
+    let selector = Selector::parse(selector).expect("a valid selector");
+    html.select(&selector)
+        .map(|e| e.text().collect::<String>())
+        .collect()
+}
+
+/// Every 12-digit account id in a text.
+fn account_ids(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter(|w| w.len() == 12)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_subject_gives_the_counts() {
+    assert_eq!(
+        subject(&summary()),
+        "GuardDuty and Security Hub onboarding: 2 invited, 0 enabled through the organisation, 1 accepted in the member account, 1 already member, 1 needs action, 3 unprocessed, 1 service-region skipped (3 accounts, 2 regions)"
+    );
+    let mut gd_only = summary();
+    gd_only.regions.truncate(2);
+    assert!(subject(&gd_only).starts_with("GuardDuty onboarding: 1 invited, 0 enabled"));
+}
+
+#[test]
+fn what_needs_a_person_comes_before_the_glance_view_grouped_by_what_to_do() {
+    let report = render(&summary());
+    let html = Html::parse_document(&report.html);
+    let headings = texts(&html, "h2");
+    assert_eq!(headings.len(), 2, "{headings:?}");
+    assert!(headings[0].starts_with("Needs your action: 4 rows, 1 service-region skipped"));
+    assert_eq!(headings[1], "Every account at a glance");
+    let groups = texts(&html, "h3");
+    assert_eq!(groups[0], "Service-regions skipped");
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.starts_with("What to do: Correct the event's entry"))
+    );
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.contains("An invitation is pending"))
+    );
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.contains("The member left and is not monitored"))
+    );
+    // The text part: the same order, and one grep-able line per row, result verbatim.
+    let text = &report.text;
+    let attention = text.find("== Needs your action").expect("attention");
+    let glance = text.find("== Every account at a glance").expect("glance");
+    assert!(attention < glance);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.contains(&format!("UNPROCESSED account=444444444444 region=us-east-1 service=guardduty step=invite | result: {ALREADY_INVITED}").as_str()));
+    assert!(lines.contains(
+        &"NEEDS_ACTION account=444444444444 region=us-east-1 service=securityhub status=Resigned"
+    ));
+    assert!(lines.contains(&"UNPROCESSED account=555555555555 region=all step=lookup | result: AccountNotFoundException: You specified an account that doesn't exist."));
+    assert!(lines.iter().any(|l| l.starts_with("REGION_SKIPPED region=eu-west-1 service=guardduty step=detector accounts=3 | result: there is no GuardDuty detector")));
+    assert!(
+        report.attachment.is_none(),
+        "a small report lists everything"
+    );
+}
+
+#[test]
+fn the_glance_view_has_a_row_per_account_and_a_cell_per_service_region() {
+    let report = render(&summary());
+    let html = Html::parse_document(&report.html);
+    let rows = texts(&html, "h2#glance + p + table tr");
+    // A header and one row per account: the two stopped before any region, and three.
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    let row_of = |id: &str| {
+        rows.iter()
+            .find(|r| r.starts_with(id))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(row_of("222222222222"), "222222222222I-E");
+    assert_eq!(row_of("333333333333"), "333333333333prod <b>E-I");
+    assert_eq!(row_of("444444444444"), "444444444444X-!");
+    assert!(row_of("555555555555").contains("stopped before any region, at the lookup step"));
+    let text_row = report
+        .text
+        .lines()
+        .find(|l| l.starts_with("444444444444"))
+        .expect("a text row");
+    assert!(text_row.contains("X - !"), "{text_row}");
+    assert!(
+        report
+            .text
+            .contains("Legend: E enabled (monitored), I invited")
+    );
+    assert!(report.text.contains(
+        "Columns: 1=GuardDuty us-east-1, 2=GuardDuty eu-west-1, 3=Security Hub us-east-1"
+    ));
+}
+
+#[test]
+fn an_account_with_the_same_outcome_everywhere_is_one_short_row() {
+    let mut s = summary();
+    s.not_attempted.clear();
+    s.regions = ["us-east-1", "eu-west-1", "ap-south-1"]
+        .iter()
+        .map(|r| {
+            region(
+                Service::GuardDuty,
+                r,
+                vec![account("222222222222", Outcome::Invited)],
+            )
+        })
+        .collect();
+    let report = render(&s);
+    assert!(
+        report
+            .text
+            .contains("222222222222  I everywhere (invited (monitored once accepted))")
+    );
+    assert!(report.text.contains("Nothing needs your action"));
+    let html = Html::parse_document(&report.html);
+    assert_eq!(
+        texts(&html, "p#attention").len(),
+        1,
+        "one line when nothing needs action"
+    );
+    assert!(
+        texts(&html, "td")
+            .iter()
+            .any(|t| t == "I everywhere: invited (monitored once accepted)")
+    );
+}
+
+#[test]
+fn every_value_is_escaped_and_kept_on_one_line() {
+    let mut s = summary();
+    s.trigger = "<script>alert(1)</script>".into();
+    let hostile = "<img src=x onerror=alert(1)>";
+    s.regions[0].accounts.push(AccountOutcome {
+        account_id: "666666666666".into(),
+        account_name: Some(hostile.into()),
+        outcome: Outcome::Unprocessed {
+            step: Step::Create,
+            result: "line one\nline two & \"quoted\" <b>bold</b>".into(),
+        },
+    });
+    let report = render(&s);
+    let html = Html::parse_document(&report.html);
+    for tag in ["script", "img", "b"] {
+        let found = html
+            .select(&Selector::parse(tag).expect("selector"))
+            .count();
+        assert_eq!(found, 0, "no {tag} element came from a value");
+    }
+    let all_text: String = html.root_element().text().collect();
+    assert!(
+        all_text.contains("<script>alert(1)</script>"),
+        "shown as text"
+    );
+    assert!(all_text.contains(hostile));
+    assert!(all_text.contains("line one\\nline two & \"quoted\" <b>bold</b>"));
+    let line = report
+        .text
+        .lines()
+        .find(|l| l.contains("account=666666666666"))
+        .expect("a text line");
+    assert!(line.contains("result: line one\\nline two"), "{line}");
+}
+
+#[test]
+fn the_text_and_html_parts_name_the_same_accounts() {
+    let report = render(&summary());
+    let html = Html::parse_document(&report.html);
+    let html_text: String = html.root_element().text().collect();
+    assert_eq!(account_ids(&report.text), account_ids(&html_text));
+    assert_eq!(account_ids(&report.text).len(), 4);
+}
+
+#[test]
+fn a_dry_run_says_so_and_what_it_would_do() {
+    let mut s = summary();
+    s.dry_run = true;
+    s.not_attempted.clear();
+    s.regions = vec![region(
+        Service::GuardDuty,
+        "us-east-1",
+        vec![account(
+            "222222222222",
+            Outcome::WouldDo {
+                plan: Plan::Create,
+                status: None,
+                accept: false,
+            },
+        )],
+    )];
+    let report = render(&s);
+    assert!(
+        report
+            .subject
+            .starts_with("[dry run] GuardDuty onboarding: 1 to do")
+    );
+    assert!(report.subject.ends_with("nothing was changed"));
+    assert!(report.text.contains("Dry run: only reads were made"));
+    assert!(report.text.contains("222222222222  ? "));
+    assert!(report.text.contains(
+        "WOULD account=222222222222 region=us-east-1 service=guardduty step=create | result: not a member: would create it"
+    ));
+    let html = Html::parse_document(&report.html);
+    let headings = texts(&html, "h2");
+    assert_eq!(
+        headings,
+        [
+            "What a real run would do: 1 row",
+            "Every account at a glance"
+        ]
+    );
+    assert_eq!(texts(&html, "p#attention").len(), 1, "nothing needs action");
+}
+
+/// `accounts` accounts in 17 regions and 2 services: every one invited, except one region
+/// where every call was throttled and 50 accounts whose email failed verification.
+fn organisation(accounts: usize) -> Summary {
+    let regions = [
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-north-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "sa-east-1",
+    ];
+    let mut summary = Summary {
+        trigger: "scheduled sweep".into(),
+        event_id: Some("e".into()),
+        dry_run: false,
+        accounts,
+        not_attempted: Vec::new(),
+        regions: Vec::new(),
+        inactive: Vec::new(),
+        regions_not_enabled: Vec::new(),
+    };
+    for service in [Service::GuardDuty, Service::SecurityHub] {
+        for (r, name) in regions.iter().enumerate() {
+            let rows = (0..accounts)
+                .map(|a| AccountOutcome {
+                    account_id: scrambled(a),
+                    account_name: Some(format!("workload-{a}")),
+                    outcome: match (r, a) {
+                        (5, _) => Outcome::Unprocessed {
+                            step: Step::Invite,
+                            result: "InviteMembers failed: TooManyRequestsException: Rate exceeded"
+                                .into(),
+                        },
+                        (_, a) if a % 100 == 7 && service == Service::GuardDuty => {
+                            Outcome::NeedsAction {
+                                status: "EmailVerificationFailed".into(),
+                            }
+                        }
+                        _ => Outcome::Invited,
+                    },
+                })
+                .collect();
+            summary.regions.push(region(service, name, rows));
+        }
+    }
+    summary
+}
+
+/// A 12-digit account id for `n`, as scattered as real ones: a table of sequential ids would
+/// compress better than a real organisation's.
+fn scrambled(n: usize) -> String {
+    format!(
+        "{:012}",
+        (n as u64 * 7_919_000_003 + 100_000_000_000) % 1_000_000_000_000
+    )
+}
+
+fn gunzip(data: &[u8]) -> String {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_string(&mut text)
+        .expect("a gzip CSV");
+    text
+}
+
+#[test]
+fn five_thousand_accounts_in_seventeen_regions_and_two_services_stay_under_one_megabyte() {
+    let summary = organisation(5_000);
+    let report = render(&summary);
+    let attachment = report
+        .attachment
+        .as_ref()
+        .expect("the complete table is attached");
+    // As SES sends it: the attachment base64-encoded, a third larger.
+    let size = report.subject.len()
+        + report.text.len()
+        + report.html.len()
+        + attachment.data.len().div_ceil(3) * 4;
+    assert!(
+        size < 1_000_000,
+        "{size} bytes: text {}, HTML {}, attachment {}",
+        report.text.len(),
+        report.html.len(),
+        attachment.data.len()
+    );
+    assert_eq!(attachment.file_name, "onboarding-report.csv.gz");
+    let csv = gunzip(&attachment.data);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "account,name,service,region,outcome,status,step,result,action"
+    );
+    assert_eq!(lines.len(), 1 + 5_000 * 17 * 2, "a header and every row");
+    let seventh = scrambled(7);
+    let last = scrambled(4_999);
+    assert!(lines.contains(&format!("{seventh},workload-7,GuardDuty,us-east-1,needs_action,EmailVerificationFailed,,,\"The invitation email could not be verified: check the account's email, then remove the member and invoke the function again.\"").as_str()));
+    assert!(lines.contains(&format!("{last},workload-4999,Security Hub,eu-west-2,unprocessed,,invite,InviteMembers failed: TooManyRequestsException: Rate exceeded,Still throttled after the SDK's retries; invoke the function again for these accounts later.").as_str()));
+    // The body says how much it left out, and the grep-able lines it kept are whole.
+    assert!(
+        report
+            .text
+            .contains("more rows that need action, left out to keep this email small")
+    );
+    assert!(report.text.contains("every row is in the attached CSV"));
+}
+
+#[test]
+fn a_thousand_accounts_with_a_few_failures_show_the_failures_first() {
+    let mut summary = organisation(1_000);
+    // Only three failures: the throttled region recovered.
+    for region in &mut summary.regions {
+        for (a, row) in region.accounts.iter_mut().enumerate() {
+            row.outcome =
+                if region.region == "eu-west-2" && region.service == Service::GuardDuty && a < 3 {
+                    Outcome::Unprocessed {
+                        step: Step::Create,
+                        result:
+                            "CreateMembers failed: InternalServerErrorException: internal error"
+                                .into(),
+                    }
+                } else {
+                    Outcome::Invited
+                };
+        }
+    }
+    let report = render(&summary);
+    // The first screen: the subject, the counts and the failures, in the first few kilobytes.
+    let first_screen = &report.html[..6_000.min(report.html.len())];
+    for id in [scrambled(0), scrambled(1), scrambled(2)] {
+        assert!(first_screen.contains(&id), "{id} on the first screen");
+    }
+    let glance = Html::parse_document(&report.html);
+    let rows = texts(&glance, "h2#glance + p + table tr");
+    assert_eq!(
+        rows.len(),
+        1 + 3,
+        "only the accounts with something not done are listed"
+    );
+    assert!(
+        report
+            .text
+            .contains("997 more accounts enabled or invited everywhere are not listed")
+    );
+    assert!(report.attachment.is_some());
+}
+
+#[test]
+fn one_new_account_is_a_short_email() {
+    let s = Summary {
+        trigger: "Control Tower CreateManagedAccount".into(),
+        event_id: Some("e".into()),
+        dry_run: false,
+        accounts: 1,
+        not_attempted: Vec::new(),
+        regions: ["us-east-1", "eu-west-1"]
+            .iter()
+            .map(|r| {
+                region(
+                    Service::GuardDuty,
+                    r,
+                    vec![account("222222222222", Outcome::Invited)],
+                )
+            })
+            .collect(),
+        inactive: Vec::new(),
+        regions_not_enabled: Vec::new(),
+    };
+    let report = render(&s);
+    assert!(report.attachment.is_none());
+    assert!(report.text.lines().count() < 15, "{}", report.text);
+    assert!(report.html.len() < 5_000, "{}", report.html.len());
+}
