@@ -14,10 +14,14 @@ use standin::{Settings, Standin};
 
 const USAGE: &str = "usage: standin [--port N] [--admin-account 12-DIGIT-ID] [--detector REGION=DETECTOR_ID]... [--latency-ms N]
                [--security-hub REGION]... [--region-status REGION=STATUS]... [--sts-endpoint URL]
+               [--member SERVICE:REGION:ACCOUNT:STATUS]...
   --security-hub REGION         the administrator's Security Hub is enabled in REGION (repeatable)
   --region-status REGION=STATUS ListRegions answers STATUS for REGION: ENABLED, ENABLED_BY_DEFAULT,
                                 DISABLED, ENABLING or DISABLING (repeatable); DISABLED refuses calls there
-  --sts-endpoint URL            ask moto's STS at URL (http://HOST:PORT) who unknown access keys belong to";
+  --sts-endpoint URL            ask moto's STS at URL (http://HOST:PORT) who unknown access keys belong to
+  --member SERVICE:REGION:ACCOUNT:STATUS
+                                a member already in place, as an earlier run left it; SERVICE is
+                                guardduty or securityhub (repeatable)";
 
 /// The opt-in statuses of Account's `RegionOptStatus`.
 const REGION_STATUSES: &[&str] = &[
@@ -36,6 +40,8 @@ struct Args {
     security_hub: Vec<String>,
     region_status: Vec<(String, String)>,
     sts_endpoint: Option<String>,
+    /// (service, region, account, status)
+    members: Vec<(String, String, String, String)>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -44,6 +50,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut security_hub = Vec::new();
     let mut region_status = Vec::new();
     let mut sts_endpoint = None;
+    let mut members = Vec::new();
     let mut settings = Settings {
         admin_account: "123456789012".to_owned(),
         detectors: BTreeMap::new(),
@@ -95,6 +102,29 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 }
                 sts_endpoint = Some(v);
             }
+            "--member" => {
+                let v = value()?;
+                let parts: Vec<&str> = v.split(':').collect();
+                let [service, region, account, status] = parts.as_slice() else {
+                    return Err(format!(
+                        "--member {v:?} must be SERVICE:REGION:ACCOUNT:STATUS, such as guardduty:us-east-1:444455556666:Resigned"
+                    ));
+                };
+                if !["guardduty", "securityhub"].contains(service) {
+                    return Err(format!(
+                        "--member {v:?}: the service must be guardduty or securityhub"
+                    ));
+                }
+                if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("--member {v:?}: the account must be 12 digits"));
+                }
+                members.push((
+                    (*service).to_owned(),
+                    (*region).to_owned(),
+                    (*account).to_owned(),
+                    (*status).to_owned(),
+                ));
+            }
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -106,6 +136,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         security_hub,
         region_status,
         sts_endpoint,
+        members,
     })
 }
 
@@ -118,6 +149,7 @@ async fn main() -> ExitCode {
         security_hub,
         region_status,
         sts_endpoint,
+        members,
     } = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(message) => {
@@ -142,6 +174,14 @@ async fn main() -> ExitCode {
     standin.set_regions(&regions);
     if let Some(url) = &sts_endpoint {
         standin.set_sts_endpoint(url);
+    }
+    for (service, region, account, status) in &members {
+        let email = format!("member-{account}@example.com");
+        if service == "guardduty" {
+            standin.put_member(region, account, &email, status);
+        } else {
+            standin.put_security_hub_member(region, account, &email, status);
+        }
     }
     println!("listening on {}", standin.endpoint());
     let _ = std::io::stdout().flush();
@@ -172,8 +212,19 @@ mod tests {
             "http://127.0.0.1:5000",
             "--detector",
             "us-east-1=abc",
+            "--member",
+            "guardduty:us-east-1:444455556666:Resigned",
         ])
         .unwrap();
+        assert_eq!(
+            args.members,
+            [(
+                "guardduty".to_owned(),
+                "us-east-1".to_owned(),
+                "444455556666".to_owned(),
+                "Resigned".to_owned()
+            )]
+        );
         assert_eq!(args.security_hub, ["us-east-1", "eu-west-1"]);
         assert_eq!(
             args.region_status,
@@ -194,6 +245,18 @@ mod tests {
             (&["--sts-endpoint", "https://sts.example"][..], "http://"),
             (&["--security-hub"][..], "needs a value"),
             (&["--bogus"][..], "unknown argument"),
+            (
+                &["--member", "guardduty:us-east-1:1234"][..],
+                "SERVICE:REGION",
+            ),
+            (
+                &["--member", "inspector:us-east-1:444455556666:Enabled"][..],
+                "guardduty or securityhub",
+            ),
+            (
+                &["--member", "guardduty:us-east-1:4444:Enabled"][..],
+                "12 digits",
+            ),
         ] {
             let e = parse(args).unwrap_err();
             assert!(e.contains(expected), "{args:?}: {e}");
