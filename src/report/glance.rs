@@ -213,7 +213,7 @@ fn text_row(line: &Line<'_>) -> String {
     let cells = match (line.before, line.uniform()) {
         (Some(step), _) => format!("X stopped before any region, at the {step} step"),
         (None, Some(kind)) if line.cells.len() > 1 => {
-            format!("{} everywhere ({})", kind.symbol(), kind.meaning())
+            format!("{} everywhere: {}", kind.symbol(), kind.meaning())
         }
         _ => line
             .cells
@@ -222,7 +222,8 @@ fn text_row(line: &Line<'_>) -> String {
             .collect::<Vec<_>>()
             .join(" "),
     };
-    format!("{:<12}  {cells}  {}\n", one_line(line.id), one_line(&name))
+    let row = format!("{:<12}  {cells}  {}", one_line(line.id), one_line(&name));
+    format!("{}\n", row.trim_end())
 }
 
 fn html_row(line: &Line<'_>, width: usize) -> String {
