@@ -62,16 +62,20 @@ pub fn subject(summary: &Summary) -> String {
         c.regions,
         plural(c.regions, "", "s"),
     );
+    // What every subject ends with: members, those needing action, the unprocessed, skips.
+    let rest = format!(
+        "{} already member{}, {} need{} action, {} unprocessed{} {scope}",
+        c.already_member,
+        plural(c.already_member, "", "s"),
+        c.needs_action,
+        plural(c.needs_action, "s", ""),
+        c.unprocessed,
+        skipped(&c),
+    );
     if summary.dry_run {
         return format!(
-            "[dry run] {services}: {} to do, {} already member{}, {} need{} action, {} unprocessed{} {scope}; nothing was changed",
-            c.would_do,
-            c.already_member,
-            plural(c.already_member, "", "s"),
-            c.needs_action,
-            plural(c.needs_action, "s", ""),
-            c.unprocessed,
-            skipped(&c),
+            "[dry run] {services}: {} to do, {rest}; nothing was changed",
+            c.would_do
         );
     }
     let accepted = if c.accepted > 0 {
@@ -80,15 +84,8 @@ pub fn subject(summary: &Summary) -> String {
         String::new()
     };
     format!(
-        "{services}: {} invited, {} enabled through the organisation{accepted}, {} already member{}, {} need{} action, {} unprocessed{} {scope}",
-        c.invited,
-        c.enabled_by_organization,
-        c.already_member,
-        plural(c.already_member, "", "s"),
-        c.needs_action,
-        plural(c.needs_action, "s", ""),
-        c.unprocessed,
-        skipped(&c),
+        "{services}: {} invited, {} enabled through the organisation{accepted}, {rest}",
+        c.invited, c.enabled_by_organization,
     )
 }
 
