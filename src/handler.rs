@@ -319,6 +319,7 @@ impl Onboarder {
                 sweep,
                 dry_run,
                 accept,
+                concurrency: self.limits.batch_concurrency,
             });
             if let Some((client, rate)) = &clients.security_hub {
                 jobs.push(Job {
@@ -332,6 +333,7 @@ impl Onboarder {
                     sweep,
                     dry_run,
                     accept,
+                    concurrency: self.limits.batch_concurrency,
                 });
             }
         }

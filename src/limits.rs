@@ -39,7 +39,14 @@ pub struct Limits {
     /// The time kept for sending the report at the end of the invocation. A short Lambda
     /// timeout keeps a quarter of its time instead, when that is less.
     pub report_time: Duration,
+    /// Batches of 50 accounts that go through their steps at once, in each service-region.
+    pub batch_concurrency: usize,
 }
+
+/// The default of [`Limits::batch_concurrency`]. Measured with 1,000 new accounts in 4 regions
+/// against the stand-in at 20 ms a call (debug build): 1 batch at a time took 1.54 s, 2 took
+/// 0.85 s, 4 took 0.57 s, 8 took 0.48 s, and 16 or 32 no less.
+pub const BATCH_CONCURRENCY: usize = 8;
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -51,6 +58,7 @@ impl Default for Limits {
             attempt_timeout: Duration::from_secs(10),
             operation_timeout: Duration::from_secs(45),
             report_time: Duration::from_secs(20),
+            batch_concurrency: BATCH_CONCURRENCY,
         }
     }
 }

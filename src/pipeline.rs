@@ -1,7 +1,8 @@
 //! The onboarding flow for one service in one region, written once for every
-//! [`MemberService`]: prepare the region, learn who is already a member (`GetMembers` in batches,
-//! or for a sweep every member with `ListMembers`), create the new members, invite every member
-//! still at `Created`. Each call carries at most 50 accounts, goes through the deadline, and
+//! [`MemberService`]: prepare the region (and for a sweep, read every member with `ListMembers`),
+//! then each batch of at most 50 accounts on its own: learn who is already a member
+//! (`GetMembers`), create the new members, invite every member still at `Created`. Batches do not
+//! wait for each other; a bounded number run at once. Each call goes through the deadline, and
 //! every account's result is kept.
 //!
 //! Checking first is what makes a redelivered event safe: an account past `Created` is never
@@ -14,7 +15,9 @@
 //! A dry run stops after the reads and says, per account, what would be done and why.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
+use futures::stream::{self, StreamExt};
 use tracing::{debug, info, warn};
 
 use crate::account::redact_emails;
@@ -23,7 +26,8 @@ use crate::limits::{CallError, Deadline};
 use crate::org::MemberAccount;
 use crate::outcome::{AccountOutcome, Outcome, Plan, RegionOutcome, RegionProblem, Step};
 use crate::service::{
-    Administration, CREATED, ENABLED, INVITED, MemberService, Refused, Unusable, batches, settled,
+    Administration, CREATED, ENABLED, INVITED, MAX_BATCH, MemberService, Refused, Unusable,
+    batches, settled,
 };
 
 /// Everything one service-region needs.
@@ -37,6 +41,8 @@ pub struct Job<'a> {
     pub dry_run: bool,
     /// Invitations are accepted in the member accounts afterwards (for a dry run's words).
     pub accept: bool,
+    /// How many batches of 50 go through their steps at once.
+    pub concurrency: usize,
 }
 
 /// Shown if a path through the steps ever forgot an account: reported, not dropped.
@@ -53,6 +59,7 @@ pub async fn onboard(job: Job<'_>, accounts: &[MemberAccount]) -> RegionOutcome 
         sweep,
         dry_run,
         accept,
+        concurrency,
     } = job;
     let mut outcome = RegionOutcome {
         service: service.service(),
@@ -84,17 +91,9 @@ pub async fn onboard(job: Job<'_>, accounts: &[MemberAccount]) -> RegionOutcome 
     outcome.detector_id = service.detector_id().map(str::to_owned);
     outcome.administration = Some(administration);
 
-    let mut run = Run {
-        service: &service,
-        region,
-        deadline,
-        outcomes: HashMap::new(),
-        strays: Vec::new(),
-    };
-    let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
-    let statuses = if sweep {
+    let listed = if sweep {
         match service.list_members(deadline).await {
-            Ok(members) => members,
+            Ok(members) => Some(members),
             Err(e) => {
                 unusable(
                     &mut outcome,
@@ -107,78 +106,54 @@ pub async fn onboard(job: Job<'_>, accounts: &[MemberAccount]) -> RegionOutcome 
             }
         }
     } else {
-        match run.check(&ids).await {
-            Ok(statuses) => statuses,
-            Err(problem) => {
-                unusable(&mut outcome, problem);
-                return outcome;
-            }
-        }
+        None
     };
-
-    let mut to_create = Vec::new();
-    let mut to_invite = Vec::new();
-    for account in accounts {
-        let id = account.id.as_str();
-        if run.outcomes.contains_key(id) {
-            continue;
-        }
-        match statuses.get(id) {
-            Some(status) if status.eq_ignore_ascii_case(CREATED) => to_invite.push(id),
-            Some(status) if dry_run && accept && status.eq_ignore_ascii_case(INVITED) => run
-                .record(
-                    id,
-                    Outcome::WouldDo {
-                        plan: Plan::Accept,
-                        status: Some(status.clone()),
-                        accept,
-                    },
-                ),
-            Some(status) => run.record(id, settled(status)),
-            None => to_create.push(account),
-        }
+    let batches = Batches {
+        service: &service,
+        region,
+        deadline,
+        administration,
+        listed: listed.as_ref(),
+        dry_run,
+        accept,
+        refused: OnceLock::new(),
+    };
+    // Each batch goes check → create → invite on its own; up to `concurrency` at once. Boxed:
+    // the batch's future is deep, and the boxes keep the region's within the layout limit.
+    let results: Vec<Result<Done, Unusable>> = stream::iter(accounts.chunks(MAX_BATCH))
+        .map(|batch| Box::pin(batches.run(batch)))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    if let Some(Err(first)) = results.first()
+        && results.iter().all(Result::is_err)
+    {
+        // Every batch was refused at its first call: the region, not the accounts.
+        unusable(&mut outcome, first.clone());
+        return outcome;
     }
-    if dry_run {
-        for account in to_create {
-            run.record(
-                account.id.as_str(),
-                Outcome::WouldDo {
-                    plan: Plan::Create,
-                    status: None,
-                    accept,
-                },
-            );
-        }
-        for id in to_invite {
-            run.record(
-                id,
-                Outcome::WouldDo {
-                    plan: Plan::Invite,
-                    status: Some(CREATED.to_owned()),
-                    accept,
-                },
-            );
-        }
-    } else {
-        let created = run.create(&to_create).await;
-        to_invite.extend(created.raced);
-        if administration == Administration::Invitation {
-            to_invite.extend(created.accepted);
-        } else {
-            let (associated, still_created) = run.associated(&created.accepted).await;
-            to_invite.extend(still_created);
-            if administration == Administration::Unknown {
-                // Members the organisation associated show this account is the delegated
-                // administrator; none among several new ones does not prove it is not.
-                if associated > 0 {
-                    service.learn(Administration::DelegatedAdministrator);
+    let mut outcomes: HashMap<String, Outcome> = HashMap::with_capacity(accounts.len());
+    let mut strays = Vec::new();
+    for (batch, result) in accounts.chunks(MAX_BATCH).zip(results) {
+        match result {
+            Ok(done) => {
+                outcomes.extend(done.outcomes);
+                strays.extend(done.strays);
+            }
+            // Refused in a region where other batches went through: rows, as any failure.
+            Err(problem) => {
+                for account in batch {
+                    outcomes.insert(
+                        account.id.to_string(),
+                        Outcome::Unprocessed {
+                            step: problem.step,
+                            result: problem.reason.clone(),
+                        },
+                    );
                 }
             }
         }
-        run.invite(&to_invite).await;
     }
-
-    let mut outcomes = run.outcomes;
     outcome.accounts = accounts
         .iter()
         .map(|a| AccountOutcome {
@@ -192,8 +167,121 @@ pub async fn onboard(job: Job<'_>, accounts: &[MemberAccount]) -> RegionOutcome 
                 }),
         })
         .collect();
-    outcome.accounts.extend(run.strays);
+    outcome.accounts.extend(strays);
     outcome
+}
+
+/// What every batch of a service-region shares.
+struct Batches<'a, 's> {
+    service: &'a MemberService<'s>,
+    region: &'a Region,
+    deadline: Deadline,
+    administration: Administration,
+    /// A sweep's statuses of every member, read once for the region.
+    listed: Option<&'a HashMap<String, String>>,
+    dry_run: bool,
+    accept: bool,
+    /// Set by the first batch refused outright: the batches after it make no call.
+    refused: OnceLock<Unusable>,
+}
+
+/// One batch's outcomes.
+struct Done {
+    outcomes: HashMap<String, Outcome>,
+    strays: Vec<AccountOutcome>,
+}
+
+impl Batches<'_, '_> {
+    /// One batch of at most 50 accounts, from its check to its invitations. `Err` when its
+    /// first call was refused outright.
+    async fn run(&self, accounts: &[MemberAccount]) -> Result<Done, Unusable> {
+        let (dry_run, accept) = (self.dry_run, self.accept);
+        let mut run = Run {
+            service: self.service,
+            region: self.region,
+            deadline: self.deadline,
+            outcomes: HashMap::new(),
+            strays: Vec::new(),
+        };
+        let checked;
+        let statuses = match self.listed {
+            Some(listed) => listed,
+            None => {
+                if let Some(problem) = self.refused.get() {
+                    return Err(problem.clone());
+                }
+                let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
+                checked = run.check(&ids).await.inspect_err(|problem| {
+                    let _ = self.refused.set(problem.clone());
+                })?;
+                &checked
+            }
+        };
+
+        let mut to_create = Vec::new();
+        let mut to_invite = Vec::new();
+        for account in accounts {
+            let id = account.id.as_str();
+            if run.outcomes.contains_key(id) {
+                continue;
+            }
+            match statuses.get(id) {
+                Some(status) if status.eq_ignore_ascii_case(CREATED) => to_invite.push(id),
+                Some(status) if dry_run && accept && status.eq_ignore_ascii_case(INVITED) => run
+                    .record(
+                        id,
+                        Outcome::WouldDo {
+                            plan: Plan::Accept,
+                            status: Some(status.clone()),
+                            accept,
+                        },
+                    ),
+                Some(status) => run.record(id, settled(status)),
+                None => to_create.push(account),
+            }
+        }
+        if dry_run {
+            for account in to_create {
+                run.record(
+                    account.id.as_str(),
+                    Outcome::WouldDo {
+                        plan: Plan::Create,
+                        status: None,
+                        accept,
+                    },
+                );
+            }
+            for id in to_invite {
+                run.record(
+                    id,
+                    Outcome::WouldDo {
+                        plan: Plan::Invite,
+                        status: Some(CREATED.to_owned()),
+                        accept,
+                    },
+                );
+            }
+        } else {
+            let created = run.create(&to_create).await;
+            to_invite.extend(created.raced);
+            if self.administration == Administration::Invitation {
+                to_invite.extend(created.accepted);
+            } else {
+                let (associated, still_created) = run.associated(&created.accepted).await;
+                to_invite.extend(still_created);
+                // Members the organisation associated show this account is the delegated
+                // administrator; none among several new ones does not prove it is not.
+                if self.administration == Administration::Unknown && associated > 0 {
+                    self.service.learn(Administration::DelegatedAdministrator);
+                }
+            }
+            run.invite(&to_invite).await;
+        }
+        Ok(Done {
+            outcomes: run.outcomes,
+            strays: run.strays,
+        })
+    }
 }
 
 /// The state of one service-region's run: the outcomes recorded so far.

@@ -163,8 +163,10 @@ async fn near_the_deadline_new_work_stops_and_the_report_still_goes() {
     let world = World::with_detectors(&[(US, US_DETECTOR)]).await;
     world.verify_sender().await;
     world.standin.set_latency(Duration::from_millis(250));
+    // One batch at a time, so that the work outlasts the deadline.
     let limits = Limits {
         report_time: Duration::from_secs(2),
+        batch_concurrency: 1,
         ..TEST_LIMITS
     };
     let onboarder = world.onboarder_with(
@@ -335,7 +337,8 @@ async fn two_concurrent_deliveries_both_report_every_account_and_none_as_unproce
         counts.values().all(|&n| n == 1),
         "one invitation per account and region"
     );
-    // The race happened: both runs created the same accounts.
+    // The race happened: both runs sent some of the same accounts to CreateMembers (with
+    // batches pipelined, a run may check a batch after the other created it: fewer than all).
     let created = world
         .standin
         .calls()
@@ -343,9 +346,9 @@ async fn two_concurrent_deliveries_both_report_every_account_and_none_as_unproce
         .filter(|c| c.operation == Operation::CreateMembers)
         .flat_map(|c| c.account_ids.clone())
         .count();
-    assert_eq!(
-        created, 300,
-        "both runs sent every account to CreateMembers"
+    assert!(
+        created > 150,
+        "both runs sent some accounts to CreateMembers: {created} sent for 150 account-regions"
     );
     let mut invited_by_either = 0;
     for run in [&a, &b] {

@@ -171,13 +171,13 @@ async fn a_region_without_security_hub_is_reported_once() {
     world.verify_sender().await;
     world.standin.enable_security_hub(&[US]);
     let onboarder = world.onboarder(&[("ENABLE_SECURITY_HUB", "true")]);
-    let accounts = ids(310_000_000_000, 60);
+    let accounts = ids(310_000_000_000, 500);
 
     let run = invoke(&onboarder, manual(&accounts)).await.expect("runs");
     let off = region_of(&run, Service::SecurityHub, EU);
     let problem = off.problem.as_ref().expect("reported");
     assert_eq!(problem.step, Step::Check);
-    assert_eq!(problem.accounts, 60);
+    assert_eq!(problem.accounts, 500);
     assert!(
         problem.reason.contains("InvalidAccessException"),
         "{problem:?}"
@@ -191,13 +191,15 @@ async fn a_region_without_security_hub_is_reported_once() {
             .all(|a| a.outcome == Outcome::Invited)
     );
     let calls = world.standin.calls();
-    assert_eq!(
-        calls
-            .iter()
-            .filter(|c| c.service == standin::Service::SecurityHub && c.region == EU)
-            .count(),
-        1,
-        "the first refusal stops the region"
+    // Ten batches: those already started when the first was refused are refused too; the
+    // others make no call.
+    let refused = calls
+        .iter()
+        .filter(|c| c.service == standin::Service::SecurityHub && c.region == EU)
+        .count();
+    assert!(
+        (1..=onboarder::limits::BATCH_CONCURRENCY).contains(&refused),
+        "{refused} calls for 10 batches"
     );
     let region_counts = run
         .response
@@ -215,7 +217,7 @@ async fn a_region_without_security_hub_is_reported_once() {
     assert!(subject.contains("1 service-region skipped"), "{subject}");
     assert!(
         rows_of(&html).iter().any(|r| r.starts_with(
-            "Security Hub | eu-west-1 | 60 | check | GetMembers failed: InvalidAccessException"
+            "Security Hub | eu-west-1 | 500 | check | GetMembers failed: InvalidAccessException"
         )),
         "{html}"
     );
@@ -779,7 +781,12 @@ async fn a_large_run_sends_grepable_lines_and_the_complete_table() {
         &[("AWS_ENDPOINT_URL_SESV2", ses.endpoint.clone())],
     )
     .await;
-    let onboarder = world.onboarder_with(&sdk, &[], TEST_LIMITS);
+    // One batch at a time, so that the first batch's invitation meets every fault.
+    let limits = onboarder::limits::Limits {
+        batch_concurrency: 1,
+        ..TEST_LIMITS
+    };
+    let onboarder = world.onboarder_with(&sdk, &[], limits);
     let accounts = ids(350_000_000_000, 250);
 
     let run = invoke(&onboarder, manual(&accounts)).await.expect("runs");
@@ -819,4 +826,50 @@ async fn a_large_run_sends_grepable_lines_and_the_complete_table() {
     assert!(
         text_of(html).contains("200 more accounts enabled or invited everywhere are not listed")
     );
+}
+
+/// Within a region each batch of 50 goes check → create → invite on its own: with two batches
+/// at a time, the first batch's invitations go out before the last batch is checked. The calls
+/// are the ideal ones: one check, one create and one invite per batch.
+#[tokio::test]
+async fn batches_go_through_their_steps_on_their_own() {
+    let world = World::start().await;
+    world
+        .standin
+        .set_latency(std::time::Duration::from_millis(20));
+    let limits = onboarder::limits::Limits {
+        batch_concurrency: 2,
+        ..TEST_LIMITS
+    };
+    let onboarder = world.onboarder_with(
+        &world.sdk,
+        &[("REPORT_WHEN", "never"), ("GUARDDUTY_DETECTOR_ID", "us-east-1=12abc34d567e8fa901bc2d34e56789f0,eu-west-1=98fed76c543b2ae109dc8b76a54321e0")],
+        limits,
+    );
+    let accounts = ids(360_000_000_000, 230);
+
+    let run = invoke(&onboarder, manual(&accounts)).await.expect("runs");
+    assert_eq!(run.counts.invited, 460);
+    let calls = world.standin.calls();
+    for region in [US, EU] {
+        let count = |op| of(&calls, standin::Service::GuardDuty, region, op).count();
+        assert_eq!(
+            count(Operation::GetMembers),
+            5,
+            "{region}: ceil(230/50) checks"
+        );
+        assert_eq!(count(Operation::CreateMembers), 5);
+        assert_eq!(count(Operation::InviteMembers), 5);
+        let seqs = |op| -> Vec<usize> {
+            of(&calls, standin::Service::GuardDuty, region, op)
+                .map(|c| c.seq)
+                .collect()
+        };
+        let first_invite = seqs(Operation::InviteMembers)[0];
+        let last_check = *seqs(Operation::GetMembers).last().expect("checks");
+        assert!(
+            first_invite < last_check,
+            "{region}: a batch invited (call {first_invite}) before the last was checked (call {last_check})"
+        );
+    }
 }

@@ -182,6 +182,7 @@ pub const TEST_LIMITS: Limits = Limits {
     attempt_timeout: Duration::from_secs(5),
     operation_timeout: Duration::from_secs(20),
     report_time: Duration::from_secs(20),
+    batch_concurrency: onboarder::limits::BATCH_CONCURRENCY,
 };
 
 /// Everything one test needs: moto, the stand-in, the SDK configuration.
