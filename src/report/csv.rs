@@ -38,10 +38,16 @@ fn field(value: &str) -> String {
     }
 }
 
-fn record(out: &mut String, values: &[&str]) {
-    let fields: Vec<String> = values.iter().map(|v| field(v)).collect();
-    out.push_str(&fields.join(","));
-    out.push_str("\r\n");
+/// One record, its line end included, in `line` (cleared first).
+fn record(line: &mut String, values: &[&str]) {
+    line.clear();
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        line.push_str(&field(value));
+    }
+    line.push_str("\r\n");
 }
 
 fn outcome(row: &Row<'_>) -> String {
@@ -51,15 +57,17 @@ fn outcome(row: &Row<'_>) -> String {
     }
 }
 
-/// The table as CSV text.
-pub fn table(summary: &Summary) -> String {
-    let mut out = String::new();
-    record(&mut out, &HEADER);
+/// Hands each record of the table to `emit`, in order: the header, the service-regions that
+/// could not be used, then account by account.
+fn write_table(summary: &Summary, emit: &mut dyn FnMut(&str)) {
+    let mut line = String::new();
+    record(&mut line, &HEADER);
+    emit(&line);
     for region in summary.regions.iter() {
         if let Some(problem) = &region.problem {
             let accounts = format!("(all {})", problem.accounts);
             record(
-                &mut out,
+                &mut line,
                 &[
                     &accounts,
                     "",
@@ -75,6 +83,7 @@ pub fn table(summary: &Summary) -> String {
                         .unwrap_or(""),
                 ],
             );
+            emit(&line);
         }
     }
     // Account by account: an account's rows share most of their text, which is what lets a
@@ -96,7 +105,7 @@ pub fn table(summary: &Summary) -> String {
         .flat_map(|id| by_account.remove(id).unwrap_or_default())
     {
         record(
-            &mut out,
+            &mut line,
             &[
                 &row.account.account_id,
                 row.account.account_name.as_deref().unwrap_or(""),
@@ -109,36 +118,68 @@ pub fn table(summary: &Summary) -> String {
                 row.action().unwrap_or(""),
             ],
         );
+        emit(&line);
     }
+}
+
+/// The table as CSV text.
+pub fn table(summary: &Summary) -> String {
+    let mut out = String::new();
+    write_table(summary, &mut |line| out.push_str(line));
     out
+}
+
+/// Where the attachment's records go: text while it is small, then a gzip stream, so a large
+/// table is never held whole.
+enum Sink {
+    Plain(String),
+    Gzip(GzEncoder<Vec<u8>>),
+}
+
+impl Sink {
+    fn push(&mut self, line: &str) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(text) => {
+                text.push_str(line);
+                if text.len() > PLAIN_UP_TO {
+                    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+                    encoder.write_all(text.as_bytes())?;
+                    *self = Sink::Gzip(encoder);
+                }
+                Ok(())
+            }
+            Sink::Gzip(encoder) => encoder.write_all(line.as_bytes()),
+        }
+    }
+}
+
+fn plain(text: String) -> Attachment {
+    Attachment {
+        file_name: "onboarding-report.csv".to_owned(),
+        content_type: "text/csv; charset=utf-8",
+        data: text.into_bytes(),
+    }
 }
 
 /// The table as an attachment: plain CSV, or gzip-compressed past [`PLAIN_UP_TO`] bytes.
 pub fn attachment(summary: &Summary) -> Attachment {
-    let text = table(summary);
-    if text.len() <= PLAIN_UP_TO {
-        return Attachment {
-            file_name: "onboarding-report.csv".to_owned(),
-            content_type: "text/csv; charset=utf-8",
-            data: text.into_bytes(),
-        };
-    }
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
-    // Writing to a Vec cannot fail; if it ever did, the plain table is still sent.
-    match encoder
-        .write_all(text.as_bytes())
-        .and_then(|()| encoder.finish())
-    {
-        Ok(data) => Attachment {
+    let mut sink = Sink::Plain(String::new());
+    let mut failed = false;
+    write_table(summary, &mut |line| {
+        failed = failed || sink.push(line).is_err();
+    });
+    let finished = match sink {
+        Sink::Plain(text) => return plain(text),
+        Sink::Gzip(encoder) => encoder.finish(),
+    };
+    match finished {
+        Ok(data) if !failed => Attachment {
             file_name: "onboarding-report.csv.gz".to_owned(),
             content_type: "application/gzip",
             data,
         },
-        Err(_) => Attachment {
-            file_name: "onboarding-report.csv".to_owned(),
-            content_type: "text/csv; charset=utf-8",
-            data: text.into_bytes(),
-        },
+        // Compressing into memory cannot fail; if it ever did, the plain table is still sent.
+        _ => plain(table(summary)),
     }
 }
 

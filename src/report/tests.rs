@@ -499,3 +499,21 @@ fn one_new_account_is_a_short_email() {
     assert!(report.text.lines().count() < 15, "{}", report.text);
     assert!(report.html.len() < 5_000, "{}", report.html.len());
 }
+
+#[test]
+fn the_attachment_is_the_table_plain_when_small_and_gzip_past_the_threshold() {
+    let small = summary();
+    let plain = csv::attachment(&small);
+    assert_eq!(plain.file_name, "onboarding-report.csv");
+    assert_eq!(plain.data, csv::table(&small).into_bytes());
+    let large = organisation(300);
+    let table = csv::table(&large);
+    assert!(table.len() > csv::PLAIN_UP_TO, "{} bytes", table.len());
+    let gzip = csv::attachment(&large);
+    assert_eq!(gzip.file_name, "onboarding-report.csv.gz");
+    assert_eq!(
+        gunzip(&gzip.data),
+        table,
+        "streamed, every byte of the table"
+    );
+}
