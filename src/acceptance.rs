@@ -52,14 +52,16 @@ pub async fn accept_all(
     regions: &mut [RegionOutcome],
     deadline: Deadline,
 ) {
-    let mut by_account: BTreeMap<String, Vec<Place>> = BTreeMap::new();
+    // Each account's pending rows: where the row is, and the service and region to accept in.
+    let mut by_account: BTreeMap<String, Vec<(Place, Service, String)>> = BTreeMap::new();
     for (r, region) in regions.iter().enumerate() {
         for (a, row) in region.accounts.iter().enumerate() {
             if pending(&row.outcome) {
-                by_account
-                    .entry(row.account_id.clone())
-                    .or_default()
-                    .push((r, a));
+                by_account.entry(row.account_id.clone()).or_default().push((
+                    (r, a),
+                    region.service,
+                    region.region.clone(),
+                ));
             }
         }
     }
@@ -71,40 +73,32 @@ pub async fn accept_all(
         role = %role.name(),
         "accepting invitations in the member accounts"
     );
-    let places: Vec<(Place, Service, String)> = by_account
-        .values()
-        .flatten()
-        .map(|&(r, a)| ((r, a), regions[r].service, regions[r].region.clone()))
-        .collect();
-    let lookup: BTreeMap<Place, (Service, String)> = places
-        .into_iter()
-        .map(|(place, service, region)| (place, (service, region)))
-        .collect();
     let results: Vec<Vec<(Place, Result<(), String>)>> = stream::iter(by_account)
-        .map(|(account, places)| {
-            let lookup = &lookup;
-            async move {
-                let Some(admin) = administrator else {
-                    let reason = "the function's own account is not in its ARN, so the administrator's invitation cannot be told apart; accept it in the member account".to_owned();
-                    return places.into_iter().map(|p| (p, Err(reason.clone()))).collect();
-                };
-                let credentials = match role.assume(&account, deadline).await {
-                    Ok(credentials) => credentials,
-                    Err(reason) => {
-                        warn!(account_id = %account, error = %redact_emails(&reason), "member role not assumed");
-                        return places.into_iter().map(|p| (p, Err(reason.clone()))).collect();
-                    }
-                };
-                join_all(places.into_iter().map(|place| {
-                    let (service, region) = &lookup[&place];
-                    let credentials = credentials.clone();
-                    async move {
-                        let result = accept(*service, sdk, credentials, region, admin, deadline).await;
-                        (place, result)
-                    }
-                }))
-                .await
-            }
+        .map(|(account, targets)| async move {
+            let refuse_all = |reason: String| -> Vec<(Place, Result<(), String>)> {
+                targets
+                    .iter()
+                    .map(|(place, _, _)| (*place, Err(reason.clone())))
+                    .collect()
+            };
+            let Some(admin) = administrator else {
+                return refuse_all("the function's own account is not in its ARN, so the administrator's invitation cannot be told apart; accept it in the member account".to_owned());
+            };
+            let credentials = match role.assume(&account, deadline).await {
+                Ok(credentials) => credentials,
+                Err(reason) => {
+                    warn!(account_id = %account, error = %redact_emails(&reason), "member role not assumed");
+                    return refuse_all(reason);
+                }
+            };
+            join_all(targets.iter().map(|(place, service, region)| {
+                let credentials = credentials.clone();
+                async move {
+                    let result = accept(*service, sdk, credentials, region, admin, deadline).await;
+                    (*place, result)
+                }
+            }))
+            .await
         })
         .buffer_unordered(CONCURRENT_MEMBERS)
         .collect()

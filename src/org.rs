@@ -12,8 +12,9 @@ use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 
 use crate::account::{AccountId, Email, redact_emails};
+use crate::event::printable;
 use crate::limits::Deadline;
-use crate::outcome::{AccountOutcome, Inactive, Step};
+use crate::outcome::{AccountOutcome, Inactive, Outcome, Step};
 use crate::request::Target;
 
 /// An account ready for GuardDuty: its id and its email.
@@ -134,7 +135,19 @@ pub async fn list_accounts(
         pages += 1;
         for account in page.accounts() {
             let Some(id) = account.id().and_then(AccountId::parse) else {
-                warn!(id = ?account.id(), "ListAccounts gave an account without a usable id; skipped");
+                // Reported, not dropped: someone should see the account the sweep could not use.
+                let given = account
+                    .id()
+                    .map_or("(no id)".to_owned(), |id| printable(id, 60));
+                warn!(id = %given, "ListAccounts gave an account without a usable id");
+                listing.unusable.push(AccountOutcome {
+                    account_id: given,
+                    account_name: account.name().map(str::to_owned),
+                    outcome: Outcome::Unprocessed {
+                        step: Step::Lookup,
+                        result: "ListAccounts returned this account without a 12-digit id, so it cannot be onboarded; look it up in Organizations".to_owned(),
+                    },
+                });
                 continue;
             };
             if own == Some(&id) {
@@ -158,7 +171,7 @@ pub async fn list_accounts(
                 None => listing.unusable.push(AccountOutcome {
                     account_id: id.to_string(),
                     account_name: name,
-                    outcome: crate::outcome::Outcome::Unprocessed {
+                    outcome: Outcome::Unprocessed {
                         step: Step::Lookup,
                         result: "ListAccounts returned no usable email for this account; invoke the function manually with the account's email".to_owned(),
                     },

@@ -80,15 +80,15 @@ pub async fn onboard(job: Job<'_>, accounts: &[MemberAccount]) -> RegionOutcome 
             accounts: accounts.len(),
         });
     };
-    let administration = match service.prepare(deadline).await {
+    let prepared = service.prepare(deadline).await;
+    outcome.detector_id = service.detector_id().map(str::to_owned);
+    let administration = match prepared {
         Ok(mode) => mode,
         Err(problem) => {
-            outcome.detector_id = service.detector_id().map(str::to_owned);
             unusable(&mut outcome, problem);
             return outcome;
         }
     };
-    outcome.detector_id = service.detector_id().map(str::to_owned);
     outcome.administration = Some(administration);
 
     let listed = if sweep {

@@ -5,10 +5,8 @@
 
 use serde::Serialize;
 
-use crate::advice;
-use crate::outcome::{
-    AccountOutcome, Counts, Inactive, Outcome, RegionNotEnabled, RegionProblem, Step, Summary,
-};
+use crate::outcome::{Counts, Inactive, Outcome, RegionNotEnabled, RegionProblem, Step, Summary};
+use crate::report::rows::{Row, rows};
 use crate::service::{Administration, Service};
 
 /// The most bytes the attention groups may take in a response: a third of Lambda's 6 MB.
@@ -142,21 +140,10 @@ impl Response {
                 counts: Counts::of_region(r),
             })
             .collect();
-        let rows = || {
-            summary
-                .not_attempted
-                .iter()
-                .map(|a| (None, "all", a))
-                .chain(summary.regions.iter().flat_map(|r| {
-                    r.accounts
-                        .iter()
-                        .map(|a| (Some(r.service), r.region.as_str(), a))
-                }))
-        };
         let (attention, attention_omitted) =
-            group(rows(), Outcome::needs_attention, ATTENTION_BUDGET);
+            group(rows(&summary), Outcome::needs_attention, ATTENTION_BUDGET);
         let (would_do, _) = group(
-            rows(),
+            rows(&summary),
             |o| matches!(o, Outcome::WouldDo { .. }),
             ATTENTION_BUDGET,
         );
@@ -177,39 +164,39 @@ impl Response {
     }
 }
 
-/// A row: its service (none before any region), its region, the account's outcome.
-type Placed<'a> = (Option<Service>, &'a str, &'a AccountOutcome);
+/// What makes rows one group: the service, the region, the outcome.
+type GroupKey<'a> = (Option<Service>, &'a str, &'a Outcome);
 
 /// Groups the rows `wanted` picks, in the order they first appear, within `budget` bytes of
 /// JSON; returns the groups and how many rows did not fit.
 fn group<'a>(
-    rows: impl Iterator<Item = Placed<'a>>,
+    rows: impl Iterator<Item = Row<'a>>,
     wanted: impl Fn(&Outcome) -> bool,
     budget: usize,
 ) -> (Vec<AttentionGroup>, usize) {
     let mut groups: Vec<AttentionGroup> = Vec::new();
-    #[allow(clippy::type_complexity)]
-    let mut index: std::collections::HashMap<(Option<Service>, &'a str, &'a Outcome), usize> =
+    let mut index: std::collections::HashMap<GroupKey<'a>, usize> =
         std::collections::HashMap::new();
     let mut used = 2;
     let mut omitted = 0;
-    for (service, region, row) in rows {
-        if !wanted(&row.outcome) {
+    for row in rows {
+        if !wanted(row.outcome()) {
             continue;
         }
+        let id = &row.account.account_id;
         // An account id in a group's list: its quotes and a comma.
-        let cost = serde_json::to_string(&row.account_id).map_or(64, |s| s.len() + 1);
-        let key = (service, region, &row.outcome);
+        let cost = serde_json::to_string(id).map_or(64, |s| s.len() + 1);
+        let key = (row.service, row.region, row.outcome());
         if let Some(&i) = index.get(&key) {
             if used + cost > budget {
                 omitted += 1;
                 continue;
             }
             used += cost;
-            groups[i].accounts.push(row.account_id.clone());
+            groups[i].accounts.push(id.clone());
             continue;
         }
-        let Some(new) = new_group(service, region, &row.outcome, row.account_id.clone()) else {
+        let Some(new) = new_group(&row) else {
             continue;
         };
         let cost = serde_json::to_string(&new).map_or(budget, |s| s.len() + 1);
@@ -224,68 +211,34 @@ fn group<'a>(
     (groups, omitted)
 }
 
-/// A group for one account, when its outcome needs attention or is a dry run's plan.
-fn new_group(
-    service: Option<Service>,
-    region: &str,
-    outcome: &Outcome,
-    account: String,
-) -> Option<AttentionGroup> {
-    let (kind, step, status, result, action) = match outcome {
-        Outcome::NeedsAction { status } => (
-            "needs_action",
-            None,
-            Some(status.clone()),
-            None,
-            service.map(|s| {
-                s.status_action(status)
-                    .unwrap_or_else(|| s.unknown_status_action())
-            }),
-        ),
-        Outcome::Unprocessed { step, result } => (
-            "unprocessed",
-            Some(*step),
-            None,
-            Some(result.clone()),
-            match service {
-                Some(s) => s.result_action(*step, result),
-                None => advice::result_action(*step, result),
-            },
-        ),
-        Outcome::WouldDo {
-            plan,
-            status,
-            accept,
-        } => (
-            "would_do",
-            None,
-            status.clone(),
-            Some(plan.explain(*accept).to_owned()),
-            None,
-        ),
+/// A group for one row, when its outcome needs attention or is a dry run's plan; its action is
+/// the one the report gives the row.
+fn new_group(row: &Row<'_>) -> Option<AttentionGroup> {
+    let (kind, step) = match row.outcome() {
+        Outcome::NeedsAction { .. } => ("needs_action", None),
+        Outcome::Unprocessed { step, .. } => ("unprocessed", Some(*step)),
+        Outcome::WouldDo { .. } => ("would_do", None),
         Outcome::Invited
         | Outcome::EnabledByOrganization
         | Outcome::Accepted
-        | Outcome::AlreadyMember { .. } => {
-            return None;
-        }
+        | Outcome::AlreadyMember { .. } => return None,
     };
     Some(AttentionGroup {
-        service,
-        region: region.to_owned(),
+        service: row.service,
+        region: row.region.to_owned(),
         outcome: kind,
         step,
-        status,
-        result,
-        action,
-        accounts: vec![account],
+        status: row.status().map(str::to_owned),
+        result: row.result().map(str::to_owned),
+        action: row.action(),
+        accounts: vec![row.account.account_id.clone()],
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::RegionOutcome;
+    use crate::outcome::{AccountOutcome, RegionOutcome};
 
     fn summary(
         accounts: usize,
