@@ -32,6 +32,7 @@ pub mod regions;
 pub mod report;
 pub mod request;
 pub mod response;
+pub mod sdk;
 pub mod service;
 
 pub use config::Config;

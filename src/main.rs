@@ -1,7 +1,6 @@
 //! The Lambda entry point: start tracing, read the configuration once, build the clients once,
 //! and hand the handler to the runtime.
 
-use aws_config::BehaviorVersion;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 use onboarder::{Config, Onboarder};
 use serde_json::Value;
@@ -12,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "invalid configuration; the function cannot start");
     })?;
-    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let sdk = onboarder::sdk::load().await;
     let onboarder = Onboarder::new(config, &sdk);
     let onboarder = &onboarder;
     // The handler's future is boxed: its type is deep (services, regions, the SDK), and a box

@@ -27,9 +27,15 @@ async fn standin() -> Standin {
     .expect("starts")
 }
 
+/// The stand-in speaks plain HTTP on 127.0.0.1; the SDK crates are built without a default client.
+fn plain_http() -> aws_sdk_guardduty::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_http()
+}
+
 fn client(standin: &Standin, region: &str) -> Client {
     let conf = aws_sdk_guardduty::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(plain_http())
         .region(Region::new(region.to_owned()))
         .credentials_provider(Credentials::new("AKID", "secret", None, None, "test"))
         .endpoint_url(standin.endpoint())
@@ -313,6 +319,7 @@ macro_rules! sdk_client {
         $sdk::Client::from_conf(
             $sdk::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
+                .http_client(plain_http())
                 .region($sdk::config::Region::new($region.to_owned()))
                 .credentials_provider($credentials)
                 .endpoint_url($endpoint)

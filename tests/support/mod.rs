@@ -141,6 +141,7 @@ impl LoadServiceConfig for Endpoints {
 /// stand-in, except where `overrides` names another endpoint for a service variable.
 pub async fn sdk_config(moto: &Moto, standin: &Standin, overrides: &[(&str, String)]) -> SdkConfig {
     let base = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(onboarder::sdk::https_client())
         .region(Region::new(US))
         .credentials_provider(Credentials::new(
             "AKIDTEST",
