@@ -1,9 +1,14 @@
 //! Serves the member-API stand-in on 127.0.0.1 until interrupted, for local runs.
 //!
 //! Usage: `standin [--port N] [--admin-account ID] [--detector REGION=ID]... [--latency-ms N]
-//! [--security-hub REGION]... [--region-status REGION=STATUS]... [--sts-endpoint URL]`
+//! [--security-hub REGION]... [--region-status REGION=STATUS]... [--sts-endpoint URL]
+//! [--member SERVICE:REGION:ACCOUNT:STATUS]... [--rate-limit N]`
 //! It prints `listening on http://127.0.0.1:PORT` once it accepts requests. `GET /_standin/state`
 //! answers its members, calls and invitations as JSON.
+//!
+//! `--rate-limit N` lets at most N calls a second through for each service, operation and region
+//! (a token bucket holding one second of calls, [`Standin::set_rate_limit`]); the others answer
+//! 429 `TooManyRequestsException`, as a throttled service does. Without it nothing is throttled.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -14,14 +19,17 @@ use standin::{Settings, Standin};
 
 const USAGE: &str = "usage: standin [--port N] [--admin-account 12-DIGIT-ID] [--detector REGION=DETECTOR_ID]... [--latency-ms N]
                [--security-hub REGION]... [--region-status REGION=STATUS]... [--sts-endpoint URL]
-               [--member SERVICE:REGION:ACCOUNT:STATUS]...
+               [--member SERVICE:REGION:ACCOUNT:STATUS]... [--rate-limit N]
   --security-hub REGION         the administrator's Security Hub is enabled in REGION (repeatable)
   --region-status REGION=STATUS ListRegions answers STATUS for REGION: ENABLED, ENABLED_BY_DEFAULT,
                                 DISABLED, ENABLING or DISABLING (repeatable); DISABLED refuses calls there
   --sts-endpoint URL            ask moto's STS at URL (http://HOST:PORT) who unknown access keys belong to
   --member SERVICE:REGION:ACCOUNT:STATUS
                                 a member already in place, as an earlier run left it; SERVICE is
-                                guardduty or securityhub (repeatable)";
+                                guardduty or securityhub (repeatable)
+  --rate-limit N                let at most N calls a second through for each service, operation
+                                and region (a token bucket holding one second of calls); the others
+                                answer 429 TooManyRequestsException. Default: no limit";
 
 /// The opt-in statuses of Account's `RegionOptStatus`.
 const REGION_STATUSES: &[&str] = &[
@@ -42,6 +50,8 @@ struct Args {
     sts_endpoint: Option<String>,
     /// (service, region, account, status)
     members: Vec<(String, String, String, String)>,
+    /// Calls per second per service, operation and region; `None` for no limit.
+    rate_limit: Option<u32>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -51,6 +61,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut region_status = Vec::new();
     let mut sts_endpoint = None;
     let mut members = Vec::new();
+    let mut rate_limit = None;
     let mut settings = Settings {
         admin_account: "123456789012".to_owned(),
         detectors: BTreeMap::new(),
@@ -125,6 +136,17 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     (*status).to_owned(),
                 ));
             }
+            "--rate-limit" => {
+                let v = value()?;
+                match v.parse::<u32>() {
+                    Ok(n) if n > 0 => rate_limit = Some(n),
+                    _ => {
+                        return Err(format!(
+                            "--rate-limit {v:?} is not a number of calls per second (1 or more)"
+                        ));
+                    }
+                }
+            }
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -137,6 +159,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         region_status,
         sts_endpoint,
         members,
+        rate_limit,
     })
 }
 
@@ -150,6 +173,7 @@ async fn main() -> ExitCode {
         region_status,
         sts_endpoint,
         members,
+        rate_limit,
     } = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(message) => {
@@ -165,6 +189,7 @@ async fn main() -> ExitCode {
         }
     };
     standin.set_latency(latency);
+    standin.set_rate_limit(rate_limit);
     let hubs: Vec<&str> = security_hub.iter().map(String::as_str).collect();
     standin.enable_security_hub(&hubs);
     let regions: Vec<(&str, &str)> = region_status
@@ -235,6 +260,21 @@ mod tests {
         );
         assert_eq!(args.sts_endpoint.as_deref(), Some("http://127.0.0.1:5000"));
         assert_eq!(args.settings.detectors["us-east-1"], "abc");
+    }
+
+    #[test]
+    fn the_rate_limit_is_calls_per_second_and_off_by_default() {
+        assert_eq!(parse(&[]).unwrap().rate_limit, None);
+        assert_eq!(parse(&["--rate-limit", "10"]).unwrap().rate_limit, Some(10));
+        for bad in ["0", "-1", "ten", "2.5"] {
+            let e = parse(&["--rate-limit", bad]).unwrap_err();
+            assert!(e.contains("calls per second"), "{bad}: {e}");
+        }
+        assert!(
+            parse(&["--rate-limit"])
+                .unwrap_err()
+                .contains("needs a value")
+        );
     }
 
     #[test]
