@@ -84,7 +84,17 @@ pub const VARIABLES: &[Variable] = &[
         default: "always",
         template_default: "always",
     },
+    Variable {
+        name: "BATCH_CONCURRENCY",
+        parameter: "BatchConcurrency",
+        meaning: "How many batches of 50 accounts go through their steps at once in each service and region (1-50). More is faster against a service that answers slowly; fewer sends fewer calls at once into a rate limit it has not yet learnt.",
+        default: "4",
+        template_default: "4",
+    },
 ];
+
+/// The most `BATCH_CONCURRENCY` takes.
+pub const MAX_BATCH_CONCURRENCY: usize = 50;
 
 /// The invitation message when `INVITATION_MESSAGE` is not set.
 pub const DEFAULT_INVITATION_MESSAGE: &str = "Your AWS account has been added to the organisation's Amazon GuardDuty administrator account for central threat detection. Please accept this invitation in the GuardDuty console.";
@@ -188,6 +198,8 @@ pub struct Config {
     /// The role to assume in member accounts to accept their invitations.
     pub member_role: Option<RoleName>,
     pub report: ReportSettings,
+    /// Batches that go through their steps at once in each service-region.
+    pub batch_concurrency: usize,
 }
 
 /// A variable that is missing or wrong.
@@ -282,6 +294,25 @@ impl Config {
             },
         };
 
+        let batch_concurrency = match get("BATCH_CONCURRENCY") {
+            None => crate::limits::BATCH_CONCURRENCY,
+            Some(value) => value
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_BATCH_CONCURRENCY).contains(n))
+                .ok_or_else(|| {
+                    err(
+                        "BATCH_CONCURRENCY",
+                        format!(
+                            "is {:?}: set it to a whole number from 1 to {MAX_BATCH_CONCURRENCY}, or leave it empty for {}",
+                            crate::event::printable(&value, 40),
+                            crate::limits::BATCH_CONCURRENCY
+                        ),
+                    )
+                })?,
+        };
+
         Ok(Config {
             regions,
             detectors,
@@ -290,6 +321,7 @@ impl Config {
             security_hub,
             member_role,
             report,
+            batch_concurrency,
         })
     }
 }
@@ -759,5 +791,27 @@ mod tests {
             })
             .count();
         assert_eq!(documented, VARIABLES.len());
+    }
+
+    #[test]
+    fn batch_concurrency_defaults_and_refuses_what_it_cannot_use() {
+        let with = |value: &str| {
+            Config::from_lookup(|name| match name {
+                "BATCH_CONCURRENCY" => Some(value.to_owned()),
+                "AWS_REGION" => Some("us-east-1".to_owned()),
+                "REPORT_WHEN" => Some("never".to_owned()),
+                _ => None,
+            })
+        };
+        assert_eq!(
+            with("").map(|c| c.batch_concurrency),
+            Ok(crate::limits::BATCH_CONCURRENCY)
+        );
+        assert_eq!(with(" 16 ").map(|c| c.batch_concurrency), Ok(16));
+        for bad in ["0", "51", "-1", "four", "2.5"] {
+            let e = with(bad).expect_err(bad);
+            assert_eq!(e.variable, "BATCH_CONCURRENCY");
+            assert!(e.problem.contains("from 1 to 50"), "{bad}: {}", e.problem);
+        }
     }
 }

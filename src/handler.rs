@@ -26,8 +26,8 @@ use crate::mail::{self, MailError};
 use crate::member_role::MemberRole;
 use crate::org::{self, ListingError, MemberAccount};
 use crate::outcome::{Counts, Inactive, RegionNotEnabled, RegionOutcome, Summary};
+use crate::pace::{Pace, Paces, ThrottlesArePaced};
 use crate::pipeline::{self, Job};
-use crate::rate::RateLimit;
 use crate::regions::{self, RegionsError};
 use crate::report::{self, Report};
 use crate::request;
@@ -85,9 +85,10 @@ impl From<Run> for Response {
 /// One region's clients, built once.
 struct RegionClients {
     region: Region,
-    guardduty: aws_sdk_guardduty::Client,
-    /// With Security Hub on: its client and the region's share of its documented rate.
-    security_hub: Option<(aws_sdk_securityhub::Client, RateLimit)>,
+    /// GuardDuty's client, and the paces of its member operations in the region.
+    guardduty: (aws_sdk_guardduty::Client, Paces),
+    /// With Security Hub on: the same for Security Hub.
+    security_hub: Option<(aws_sdk_securityhub::Client, Paces)>,
 }
 
 /// The regions to work in, with their clients, and those `all-enabled` left out.
@@ -117,7 +118,11 @@ impl Onboarder {
     /// Organizations, Account and STS in the SDK configuration's region. Endpoints come from
     /// the SDK configuration, so the standard `AWS_ENDPOINT_URL_<SERVICE>` variables apply.
     pub fn new(config: Config, sdk: &SdkConfig) -> Onboarder {
-        Onboarder::with_limits(config, sdk, Limits::default())
+        let limits = Limits {
+            batch_concurrency: config.batch_concurrency,
+            ..Limits::default()
+        };
+        Onboarder::with_limits(config, sdk, limits)
     }
 
     /// As [`Onboarder::new`], with other retry and timeout limits.
@@ -127,7 +132,7 @@ impl Onboarder {
             Regions::Listed(listed) => OnceCell::new_with(Some(Regional {
                 regions: listed
                     .iter()
-                    .map(|r| region_clients(&sdk, r, config.security_hub))
+                    .map(|r| region_clients(&sdk, r, config.security_hub, limits.max_attempts))
                     .collect(),
                 not_enabled: Vec::new(),
             })),
@@ -169,7 +174,14 @@ impl Onboarder {
                     regions: found
                         .regions
                         .iter()
-                        .map(|r| region_clients(&self.sdk, r, self.config.security_hub))
+                        .map(|r| {
+                            region_clients(
+                                &self.sdk,
+                                r,
+                                self.config.security_hub,
+                                self.limits.max_attempts,
+                            )
+                        })
                         .collect(),
                     not_enabled: found.not_enabled,
                 })
@@ -308,11 +320,12 @@ impl Onboarder {
             let region = &clients.region;
             jobs.push(Job {
                 service: MemberService::GuardDuty(guardduty::Admin {
-                    client: &clients.guardduty,
+                    client: &clients.guardduty.0,
                     region,
                     detector: self.config.detectors.get(region).cloned(),
                     administrations: &self.administrations,
                     invitation,
+                    paces: &clients.guardduty.1,
                 }),
                 region,
                 deadline,
@@ -321,12 +334,12 @@ impl Onboarder {
                 accept,
                 concurrency: self.limits.batch_concurrency,
             });
-            if let Some((client, rate)) = &clients.security_hub {
+            if let Some((client, paces)) = &clients.security_hub {
                 jobs.push(Job {
                     service: MemberService::SecurityHub(securityhub::Admin {
                         client,
                         region,
-                        rate,
+                        paces,
                     }),
                     region,
                     deadline,
@@ -392,24 +405,48 @@ impl Onboarder {
     }
 }
 
-fn region_clients(sdk: &SdkConfig, region: &Region, security_hub: bool) -> RegionClients {
-    let guardduty = aws_sdk_guardduty::Client::from_conf(
+/// One region's clients. Their throttled answers are not retried by the SDK but sent again
+/// through the operation's pace ([`crate::pace`]).
+fn region_clients(
+    sdk: &SdkConfig,
+    region: &Region,
+    security_hub: bool,
+    attempts: u32,
+) -> RegionClients {
+    let client = aws_sdk_guardduty::Client::from_conf(
         aws_sdk_guardduty::config::Builder::from(sdk)
             .region(aws_sdk_guardduty::config::Region::new(
                 region.as_str().to_owned(),
             ))
+            .retry_classifier(ThrottlesArePaced)
             .build(),
     );
+    let paces = Paces::new(
+        "GuardDuty",
+        region.as_str(),
+        guardduty::OPERATIONS,
+        Pace::unknown,
+        attempts,
+    );
+    let guardduty = (client, paces);
     let security_hub = security_hub.then(|| {
         let client = aws_sdk_securityhub::Client::from_conf(
             aws_sdk_securityhub::config::Builder::from(sdk)
                 .region(aws_sdk_securityhub::config::Region::new(
                     region.as_str().to_owned(),
                 ))
+                .retry_classifier(ThrottlesArePaced)
                 .build(),
         );
         let (per_second, burst) = securityhub::RATE;
-        (client, RateLimit::new(per_second, burst))
+        let paces = Paces::new(
+            "SecurityHub",
+            region.as_str(),
+            securityhub::OPERATIONS,
+            || Pace::documented(per_second, burst),
+            attempts,
+        );
+        (client, paces)
     });
     RegionClients {
         region: region.clone(),

@@ -26,7 +26,20 @@ use crate::config::Region;
 use crate::limits::{CallError, Deadline};
 use crate::org::MemberAccount;
 use crate::outcome::Step;
+use crate::pace::Paces;
 use crate::paging;
+
+/// The operations sent, each paced on its own: GuardDuty documents no rate for them, so their
+/// paces start unpaced and learn from throttling. Every operation of the client is here: the
+/// SDK does not retry a throttle on it ([`crate::pace::ThrottlesArePaced`]).
+pub const OPERATIONS: &[&str] = &[
+    "ListDetectors",
+    "DescribeOrganizationConfiguration",
+    "GetMembers",
+    "ListMembers",
+    "CreateMembers",
+    "InviteMembers",
+];
 
 /// The part of `CreateMembers`' result that means the account is already a member.
 const RACE_CREATE: &str = "already a member or associated member";
@@ -66,6 +79,8 @@ pub struct Admin<'a> {
     pub detector: Option<String>,
     pub administrations: &'a Administrations,
     pub invitation: Invitation<'a>,
+    /// The region's paces for the member operations ([`OPERATIONS`]).
+    pub paces: &'a Paces,
 }
 
 impl Admin<'_> {
@@ -85,8 +100,11 @@ impl Admin<'_> {
     pub(super) async fn prepare(&mut self, deadline: Deadline) -> Result<Administration, Unusable> {
         if self.detector.is_none() {
             let region = self.region;
-            let listed = deadline
-                .call(self.client.list_detectors().send())
+            let listed = self
+                .paces
+                .send("ListDetectors", deadline, || {
+                    self.client.list_detectors().send()
+                })
                 .await
                 .map_err(|e| Unusable {
                     step: Step::Detector,
@@ -101,13 +119,14 @@ impl Admin<'_> {
         if let Some(known) = self.administrations.get(self.region) {
             return Ok(known);
         }
-        let asked = deadline
-            .call(
+        let asked = self
+            .paces
+            .send("DescribeOrganizationConfiguration", deadline, || {
                 self.client
                     .describe_organization_configuration()
                     .detector_id(self.detector())
-                    .send(),
-            )
+                    .send()
+            })
             .await;
         // It answers only the delegated administrator and refuses any other account with
         // BadRequestException.
@@ -152,14 +171,15 @@ impl Admin<'_> {
         batch: &[&str],
     ) -> Result<HashMap<String, String>, CallError> {
         let ids: Vec<String> = batch.iter().map(|id| (*id).to_owned()).collect();
-        let output = deadline
-            .call(
+        let output = self
+            .paces
+            .send("GetMembers", deadline, || {
                 self.client
                     .get_members()
                     .detector_id(self.detector())
-                    .set_account_ids(Some(ids))
-                    .send(),
-            )
+                    .set_account_ids(Some(ids.clone()))
+                    .send()
+            })
             .await?;
         Ok(output
             .members()
@@ -180,8 +200,9 @@ impl Admin<'_> {
         let mut members = HashMap::new();
         let mut token: Option<String> = None;
         loop {
-            let page = deadline
-                .call(
+            let page = self
+                .paces
+                .send("ListMembers", deadline, || {
                     self.client
                         .list_members()
                         .detector_id(self.detector())
@@ -189,8 +210,8 @@ impl Admin<'_> {
                         .only_associated("false")
                         .max_results(MAX_BATCH as i32)
                         .set_next_token(token.clone())
-                        .send(),
-                )
+                        .send()
+                })
                 .await?;
             members.extend(page.members().iter().filter_map(|m| {
                 Some((
@@ -219,14 +240,15 @@ impl Admin<'_> {
                     .build()
             })
             .collect();
-        let output = deadline
-            .call(
+        let output = self
+            .paces
+            .send("CreateMembers", deadline, || {
                 self.client
                     .create_members()
                     .detector_id(self.detector())
-                    .set_account_details(Some(details))
-                    .send(),
-            )
+                    .set_account_details(Some(details.clone()))
+                    .send()
+            })
             .await?;
         Ok(refused(output.unprocessed_accounts()))
     }
@@ -236,16 +258,17 @@ impl Admin<'_> {
         deadline: Deadline,
         batch: &[&str],
     ) -> Result<Refused, CallError> {
-        let output = deadline
-            .call(
+        let output = self
+            .paces
+            .send("InviteMembers", deadline, || {
                 self.client
                     .invite_members()
                     .detector_id(self.detector())
                     .set_account_ids(Some(batch.iter().map(|id| (*id).to_owned()).collect()))
                     .message(self.invitation.message)
                     .disable_email_notification(self.invitation.disable_email_notification)
-                    .send(),
-            )
+                    .send()
+            })
             .await?;
         Ok(refused(output.unprocessed_accounts()))
     }

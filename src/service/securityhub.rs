@@ -2,7 +2,8 @@
 //! and `InviteMembers`, with Security Hub's status names, result texts and suggested actions.
 //!
 //! Security Hub documents a rate of 10 requests per second (burst 30) for these operations, so
-//! every call first takes a token from the region's [`RateLimit`] rather than being throttled.
+//! each operation's calls in a region go through a [`Pace`](crate::pace::Pace) that starts at
+//! that rate (and still adapts if the service throttles) rather than being throttled.
 //! Its `InviteMembers` takes no message and no email opt-out. The administration mode is not
 //! asked: statuses are re-read after creating, which tells an organisation account the delegated
 //! administrator associated (`Enabled`, "organization accounts don't receive invitations") from
@@ -20,11 +21,20 @@ use crate::config::Region;
 use crate::limits::{CallError, Deadline};
 use crate::org::MemberAccount;
 use crate::outcome::Step;
+use crate::pace::Paces;
 use crate::paging;
-use crate::rate::RateLimit;
 
-/// Security Hub's documented rate for the member operations: requests per second, and burst.
+/// Security Hub's documented rate for each of the member operations: requests per second, and
+/// burst.
 pub const RATE: (u32, u32) = (10, 30);
+
+/// The member operations, each paced on its own from [`RATE`].
+pub const OPERATIONS: &[&str] = &[
+    "GetMembers",
+    "ListMembers",
+    "CreateMembers",
+    "InviteMembers",
+];
 
 /// Parts of Security Hub's results that only mean the account is already a member or invited.
 const RACES: &[&str] = &["already a member", "already invited", "already associated"];
@@ -33,7 +43,8 @@ const RACES: &[&str] = &["already a member", "already invited", "already associa
 pub struct Admin<'a> {
     pub client: &'a Client,
     pub region: &'a Region,
-    pub rate: &'a RateLimit,
+    /// The region's paces for the member operations ([`OPERATIONS`]).
+    pub paces: &'a Paces,
 }
 
 impl Admin<'_> {
@@ -46,10 +57,15 @@ impl Admin<'_> {
         deadline: Deadline,
         batch: &[&str],
     ) -> Result<HashMap<String, String>, CallError> {
-        self.rate.acquire().await;
         let ids: Vec<String> = batch.iter().map(|id| (*id).to_owned()).collect();
-        let output = deadline
-            .call(self.client.get_members().set_account_ids(Some(ids)).send())
+        let output = self
+            .paces
+            .send("GetMembers", deadline, || {
+                self.client
+                    .get_members()
+                    .set_account_ids(Some(ids.clone()))
+                    .send()
+            })
             .await?;
         Ok(output
             .members()
@@ -65,17 +81,17 @@ impl Admin<'_> {
         let mut members = HashMap::new();
         let mut token: Option<String> = None;
         loop {
-            self.rate.acquire().await;
-            let page = deadline
-                .call(
+            let page = self
+                .paces
+                .send("ListMembers", deadline, || {
                     self.client
                         .list_members()
                         // The default (true) lists only Enabled members.
                         .only_associated(false)
                         .max_results(MAX_BATCH as i32)
                         .set_next_token(token.clone())
-                        .send(),
-                )
+                        .send()
+                })
                 .await?;
             members.extend(
                 page.members().iter().filter_map(|m| {
@@ -94,7 +110,6 @@ impl Admin<'_> {
         deadline: Deadline,
         batch: &[&MemberAccount],
     ) -> Result<Refused, CallError> {
-        self.rate.acquire().await;
         let details: Vec<AccountDetails> = batch
             .iter()
             .map(|a| {
@@ -104,13 +119,14 @@ impl Admin<'_> {
                     .build()
             })
             .collect();
-        let output = deadline
-            .call(
+        let output = self
+            .paces
+            .send("CreateMembers", deadline, || {
                 self.client
                     .create_members()
-                    .set_account_details(Some(details))
-                    .send(),
-            )
+                    .set_account_details(Some(details.clone()))
+                    .send()
+            })
             .await?;
         Ok(refused(output.unprocessed_accounts()))
     }
@@ -120,14 +136,14 @@ impl Admin<'_> {
         deadline: Deadline,
         batch: &[&str],
     ) -> Result<Refused, CallError> {
-        self.rate.acquire().await;
-        let output = deadline
-            .call(
+        let output = self
+            .paces
+            .send("InviteMembers", deadline, || {
                 self.client
                     .invite_members()
                     .set_account_ids(Some(batch.iter().map(|id| (*id).to_owned()).collect()))
-                    .send(),
-            )
+                    .send()
+            })
             .await?;
         Ok(refused(output.unprocessed_accounts()))
     }
