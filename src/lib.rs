@@ -21,6 +21,7 @@ pub mod event;
 pub mod handler;
 pub mod limits;
 pub mod log_parts;
+pub mod logging;
 pub mod mail;
 pub mod member_role;
 pub mod org;

@@ -1,13 +1,13 @@
 //! The Lambda entry point: start tracing, read the configuration once, build the clients once,
 //! and hand the handler to the runtime.
 
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use onboarder::{Config, Onboarder};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    onboarder::logging::init();
     let config = Config::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "invalid configuration; the function cannot start");
     })?;
