@@ -5,7 +5,9 @@
 //! stamps every record itself.
 //!
 //! A level is all either variable takes: a filter language per module would cost a regular
-//! expression engine in the binary for a choice the template does not offer.
+//! expression engine in the binary for a choice the template does not offer. Release builds
+//! leave out `TRACE` records altogether (`tracing`'s `release_max_level_debug`), which the
+//! template does not offer either.
 
 use tracing::level_filters::LevelFilter;
 
