@@ -1,15 +1,25 @@
 //! The SDK's shared configuration, and the HTTPS client every SDK client uses: rustls with the
 //! `ring` provider, trusting Mozilla's root certificates as compiled into the binary
-//! (`webpki-root-certs`), so a cold start reads no certificate file. AWS endpoints present
-//! certificates that chain to Amazon Trust Services roots, which that set includes.
+//! (`webpki-root-certs`), so no certificate file is read. AWS endpoints present certificates
+//! that chain to Amazon Trust Services roots, which that set includes.
 //!
-//! The roots are the only certificate work, and it happens once per connector the SDK builds.
-//! Measured against loading the platform's store (`scripts/bench`, "init").
+//! Nothing of TLS happens at cold start. The SDK's own client builds a whole TLS connector for
+//! every SDK client it is given to (so that a platform store is read early) and throws it away:
+//! with a client per service and region, one parse of every root per client before the first
+//! event. [`https_client`] builds the SDK's client, roots and all, on the first request instead,
+//! and its connectors are cached as usual (one per timeout setting).
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, tls::rustls_provider::CryptoMode};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use rustls_pki_types::CertificateDer;
 
 /// The standard configuration chain (Lambda's environment: region, credentials, the
@@ -21,8 +31,36 @@ pub async fn load() -> SdkConfig {
         .await
 }
 
-/// An HTTPS (and plain HTTP, for local endpoints) client trusting the compiled-in roots only.
+/// An HTTPS (and plain HTTP, for local endpoints) client trusting the compiled-in roots only,
+/// built on its first request.
 pub fn https_client() -> SharedHttpClient {
+    SharedHttpClient::new(OnFirstRequest(OnceLock::new()))
+}
+
+/// The SDK's hyper client, made when a request first needs a connector.
+#[derive(Debug)]
+struct OnFirstRequest(OnceLock<SharedHttpClient>);
+
+impl HttpClient for OnFirstRequest {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0
+            .get_or_init(hyper_client)
+            .http_connector(settings, components)
+    }
+
+    // `validate_base_client_config` keeps its default, which builds nothing.
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        // What the SDK's hyper client says of itself, for the user agent.
+        Some(ConnectorMetadata::new("hyper", Some(Cow::Borrowed("1.x"))))
+    }
+}
+
+fn hyper_client() -> SharedHttpClient {
     let mut roots = TrustStore::empty().with_native_roots(false);
     for certificate in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
         roots.add_pem_certificate(pem(certificate));
