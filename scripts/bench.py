@@ -804,6 +804,31 @@ def part_size(ctx, table):
 
 # ----- main -----
 
+BUILD_TOOLS = {"cargo", "rustc", "cargo-lambda", "cc", "cc1", "ld", "zig"}
+
+
+class BusyWatch:
+    """Notes build tools (cargo, rustc...) that run on the machine while a part measures: other
+    people's builds take CPU from the processes measured."""
+
+    def __init__(self):
+        self.part = None
+        self.seen = collections.defaultdict(set)
+        threading.Thread(target=self.watch, daemon=True).start()
+
+    def watch(self):
+        while True:
+            part = self.part
+            if part:
+                for comm in Path("/proc").glob("[0-9]*/comm"):
+                    try:
+                        name = comm.read_text().strip()
+                    except OSError:
+                        continue
+                    if name in BUILD_TOOLS:
+                        self.seen[part].add(name)
+            time.sleep(0.5)
+
 
 def machine():
     model = "unknown CPU"
@@ -861,9 +886,12 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     ctx.api = RuntimeApi()
+    busy = BusyWatch()
     try:
         for part in parts:
             part_started = time.monotonic()
+            # The size part's own build would count; the others start no build.
+            busy.part = part if part != "size" else None
             try:
                 globals()[f"part_{part}"](ctx, table)
             except HarnessError as e:
@@ -873,8 +901,12 @@ def main():
     except KeyboardInterrupt:
         table.failures.append("interrupted")
     finally:
+        busy.part = None
         ctx.procs.stop_all()
         ctx.api.close()
+    for part, tools in busy.seen.items():
+        table.notes.append(f"{part}: other builds ran on the machine while it measured ({', '.join(sorted(tools))}): "
+                           "its timings are noisy; run it again on a quiet machine")
 
     lines = []
     if args.smoke:
