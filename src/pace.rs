@@ -19,6 +19,9 @@
 //! retrying throttles on the paced clients, while it still retries 5xx answers and dropped
 //! connections.
 //!
+//! A call whose turn would come only after the time for work has run out is not waited for: it
+//! is reported as not attempted, like any call the deadline stops.
+//!
 //! Paces live as long as the process, so back-to-back invocations of a warm function start at
 //! what was learnt.
 
@@ -56,6 +59,8 @@ const THROTTLING_CODES: &[&str] = &[
     "RequestThrottledException",
     "TooManyRequestsException",
     "RequestLimitExceeded",
+    // Security Hub's 429 for "beyond the current account or throttling limits".
+    "LimitExceededException",
     "RequestThrottled",
     "SlowDown",
 ];
@@ -173,12 +178,11 @@ impl Pace {
             return None;
         }
         let observed = match s.last_throttle {
-            Some((since, passed))
-                if now.saturating_duration_since(since) >= Duration::from_millis(250) =>
-            {
+            // At least GRACE ago: a span long enough to read a rate from.
+            Some((since, passed)) => {
                 f64::from(passed) / now.saturating_duration_since(since).as_secs_f64()
             }
-            _ => s
+            None => s
                 .recent
                 .iter()
                 .filter(|t| now.saturating_duration_since(**t) <= WINDOW)
@@ -189,11 +193,7 @@ impl Pace {
             per_second = per_second.min(current * BACK_OFF);
         }
         let per_second = per_second.max(FLOOR_PER_SECOND);
-        s.rate = Some((per_second, 1.0));
-        s.set_at = now;
-        s.tokens = 0.0;
-        s.at = now;
-        s.last_throttle = Some((now, 0));
+        s.learn(per_second, now);
         Some(per_second)
     }
 
@@ -201,12 +201,7 @@ impl Pace {
     fn adopt(&self, per_second: f64) {
         let mut s = self.state();
         if s.rate.is_none() {
-            let now = Instant::now();
-            s.rate = Some((per_second, 1.0));
-            s.set_at = now;
-            s.tokens = 0.0;
-            s.at = now;
-            s.last_throttle = Some((now, 0));
+            s.learn(per_second, Instant::now());
         }
     }
 
@@ -222,6 +217,16 @@ impl Pace {
 }
 
 impl State {
+    /// Paces at a learnt rate from `now`, with an empty bucket (the service's is empty too)
+    /// and no burst.
+    fn learn(&mut self, per_second: f64, now: Instant) {
+        self.rate = Some((per_second, 1.0));
+        self.set_at = now;
+        self.tokens = 0.0;
+        self.at = now;
+        self.last_throttle = Some((now, 0));
+    }
+
     /// The rate with its creep since it was set, and the bucket's size.
     fn current_rate(&self, now: Instant) -> Option<(f64, f64)> {
         let (per_second, burst) = self.rate?;
@@ -247,11 +252,13 @@ impl ClassifyRetry for ThrottlesArePaced {
         let Some(response) = ctx.response() else {
             return RetryAction::NoActionIndicated;
         };
+        // The same test as [`Paces::send`]'s, so that what the SDK does not retry is retried
+        // there. A throttle whose code is only in the body is left to the SDK's retry.
         let code = response
             .headers()
             .get("x-amzn-errortype")
             .unwrap_or_default();
-        if response.status().as_u16() == 429 || is_throttling(code) {
+        if is_throttling(code) {
             RetryAction::RetryForbidden
         } else {
             RetryAction::NoActionIndicated
@@ -303,9 +310,19 @@ impl Paces {
         F: Future<Output = Result<O, E>>,
         E: ProvideErrorMetadata + std::error::Error,
     {
+        debug_assert!(
+            self.by_operation.contains_key(operation),
+            "{operation} has no pace: add it to the adapter's OPERATIONS"
+        );
         let mut attempt = 1;
         loop {
-            self.acquire(operation).await;
+            // A turn that comes only after the time for work has run out is not waited for.
+            match deadline.time_left() {
+                None => self.acquire(operation).await,
+                Some(left) => tokio::time::timeout(left, self.acquire(operation))
+                    .await
+                    .map_err(|_| CallError::NotStarted)?,
+            }
             // Boxed: the loop would otherwise deepen every caller's future type.
             let result = Box::pin(deadline.call(call())).await;
             let throttled = matches!(&result, Err(CallError::Failed(d)) if is_throttling(d));
@@ -318,14 +335,14 @@ impl Paces {
     }
 
     /// Waits for `operation`'s pace; an operation without one goes at once.
-    pub async fn acquire(&self, operation: &str) {
+    async fn acquire(&self, operation: &str) {
         if let Some(pace) = self.by_operation.get(operation) {
             pace.acquire().await;
         }
     }
 
     /// Records an attempt's answer: throttled or not.
-    pub fn record(&self, operation: &str, throttled: bool) {
+    fn record(&self, operation: &str, throttled: bool) {
         let Some(pace) = self.by_operation.get(operation) else {
             return;
         };
@@ -503,6 +520,52 @@ mod tests {
             error
                 .reason("GetMembers")
                 .contains("TooManyRequestsException: Rate exceeded")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_after_the_time_for_work_is_not_waited_for() {
+        let service = Service::new(None);
+        let paces = Paces::new(
+            "SecurityHub",
+            "us-east-1",
+            &OPS,
+            || Pace::documented(1, 1),
+            8,
+        );
+        // 4.7 s of work (the rest of 6 s is kept for the report and the response): at 1 a
+        // second, 10 calls queued at once cannot all have their turn.
+        let lambda_deadline = std::time::SystemTime::now() + Duration::from_secs(6);
+        let deadline = Deadline::from_lambda(
+            lambda_deadline
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after the epoch")
+                .as_millis() as u64,
+            Duration::from_secs(1),
+        );
+        let work = deadline.time_left().expect("a deadline");
+        let start = Instant::now();
+        let results = futures::future::join_all(
+            (0..10).map(|_| paces.send("GetMembers", deadline, || service.call("GetMembers"))),
+        )
+        .await;
+        // The timer's millisecond is the only slack.
+        assert!(
+            start.elapsed() <= work + Duration::from_millis(2),
+            "waited {:?} of {work:?}",
+            start.elapsed()
+        );
+        let sent = results.iter().filter(|r| r.is_ok()).count();
+        assert!(
+            (4..=5).contains(&sent),
+            "{sent} sent in 4.7 s at 1 a second"
+        );
+        assert!(
+            results
+                .iter()
+                .filter_map(|r| r.as_ref().err())
+                .all(|e| *e == CallError::NotStarted),
+            "the others are reported as not attempted: {results:?}"
         );
     }
 
