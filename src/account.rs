@@ -74,30 +74,6 @@ impl fmt::Debug for Email {
     }
 }
 
-/// `text` with every email-like token (`x@y`) replaced by `<email>`: for logs and Lambda error
-/// messages, which must never carry an address, even one a service quoted back.
-pub fn redact_emails(text: &str) -> String {
-    let boundary = |c: char| c.is_whitespace() || "\"'<>()[]{},;:`".contains(c);
-    let mut out = String::with_capacity(text.len());
-    let mut token = String::new();
-    let flush = |token: &mut String, out: &mut String| {
-        let at = token.find('@');
-        let is_email = at.is_some_and(|i| i > 0 && i + 1 < token.len());
-        out.push_str(if is_email { "<email>" } else { token.as_str() });
-        token.clear();
-    };
-    for c in text.chars() {
-        if boundary(c) {
-            flush(&mut token, &mut out);
-            out.push(c);
-        } else {
-            token.push(c);
-        }
-    }
-    flush(&mut token, &mut out);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,22 +136,6 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_none(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn email_addresses_are_redacted_from_text() {
-        assert_eq!(
-            redact_emails("Email address not verified guardduty-onboarding@example.com."),
-            "Email address not verified <email>"
-        );
-        assert_eq!(
-            redact_emails("To: <a.b+c@x.org>, \"d@e.f\""),
-            "To: <<email>>, \"<email>\""
-        );
-        assert_eq!(
-            redact_emails("no address here @ all, user@ or @host"),
-            "no address here @ all, user@ or @host"
-        );
     }
 
     #[test]

@@ -1,17 +1,262 @@
-//! Turns an SDK error into one line for the report: the service's error code and message where
-//! there is one, else the whole chain of causes (a timeout, a refused connection).
+//! What a failed AWS call said, kept typed: the service's error code and message apart, or, when
+//! no service answered, what kind of failure it was and its chain of causes. Every module decides
+//! on these fields; only [`fmt::Display`] turns them into words, for people.
 
+use std::fmt;
+
+use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-/// `Code: message` for a service error; the full cause chain otherwise.
-pub fn describe<E>(err: &E) -> String
+/// What kind of failure, where the SDK tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// The service answered with an error.
+    Service,
+    /// No answer in time: a connect, attempt or operation timeout.
+    Timeout,
+    /// The request could not be sent or its answer not read (DNS, TLS, a refused connection).
+    Dispatch,
+    /// The SDK could not build the request, or failed otherwise.
+    Other,
+}
+
+/// A failed AWS call, after the SDK's retries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AwsError {
+    kind: Kind,
+    code: Option<String>,
+    message: Option<String>,
+    /// The HTTP status of the service's answer, where there was one.
+    status: Option<u16>,
+    /// Every cause, in words: shown when there is no code.
+    causes: String,
+}
+
+/// Whether an error code is a throttle: the SDK's own list of throttling codes
+/// (`aws_runtime::retries::classifiers::THROTTLING_ERRORS`, the list its standard retry uses), which
+/// has Security Hub's `LimitExceededException`, its 429 for "beyond the current account or
+/// throttling limits".
+pub fn is_throttling_code(code: &str) -> bool {
+    THROTTLING_ERRORS.contains(&code)
+}
+
+impl AwsError {
+    /// An error a service answered with: its code and message.
+    pub fn service(code: &str, message: Option<&str>) -> AwsError {
+        AwsError::from_metadata(Kind::Service, code_and_message(code, message), None)
+    }
+
+    fn from_metadata(kind: Kind, meta: ErrorMetadata, status: Option<u16>) -> AwsError {
+        AwsError {
+            kind,
+            code: meta.code().map(str::to_owned),
+            message: meta.message().map(str::to_owned),
+            status,
+            causes: DisplayErrorContext(&meta).to_string(),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The service's error code (`x-amzn-ErrorType` or the body's), where it gave one.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The service's message, where it gave one.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The HTTP status of the answer, where there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// Whether the service answered with this error code.
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
+    /// Whether the message, where there is one, contains `phrase`: for the few cases where a
+    /// service gives one code to several conditions and only its message tells them apart.
+    pub fn says(&self, phrase: &str) -> bool {
+        self.message.as_deref().is_some_and(|m| m.contains(phrase))
+    }
+
+    /// Whether the service throttled the call.
+    pub fn is_throttling(&self) -> bool {
+        self.code.as_deref().is_some_and(is_throttling_code)
+    }
+
+    /// Whether the error refuses the whole region rather than this call: the region is not
+    /// enabled for the account (`UnrecognizedClientException`, `InvalidClientTokenId`), a policy
+    /// denies the service there (`AccessDenied…`), or the service is off in the administrator
+    /// account (Security Hub's `InvalidAccessException`).
+    pub fn refuses_region(&self) -> bool {
+        self.code.as_deref().is_some_and(|code| {
+            code.starts_with("AccessDenied")
+                || matches!(
+                    code,
+                    "UnrecognizedClientException"
+                        | "InvalidClientTokenId"
+                        | "InvalidAccessException"
+                )
+        })
+    }
+}
+
+fn code_and_message(code: &str, message: Option<&str>) -> ErrorMetadata {
+    let mut meta = ErrorMetadata::builder().code(code);
+    if let Some(message) = message {
+        meta = meta.message(message);
+    }
+    meta.build()
+}
+
+/// `Code: message` for a service error; the full chain of causes otherwise.
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.code, &self.message) {
+            (Some(code), Some(message)) => write!(f, "{code}: {message}"),
+            (Some(code), None) => f.write_str(code),
+            _ => f.write_str(&self.causes),
+        }
+    }
+}
+
+/// An error that becomes an [`AwsError`]: what the SDK's operations return.
+pub trait IntoAwsError {
+    fn into_aws_error(self) -> AwsError;
+}
+
+impl<E> IntoAwsError for SdkError<E, Response>
 where
-    E: ProvideErrorMetadata + std::error::Error,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match (err.code(), err.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        _ => DisplayErrorContext(err).to_string(),
+    fn into_aws_error(self) -> AwsError {
+        let kind = match &self {
+            SdkError::ServiceError(_) | SdkError::ResponseError(_) => Kind::Service,
+            SdkError::TimeoutError(_) => Kind::Timeout,
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => Kind::Timeout,
+            SdkError::DispatchFailure(_) => Kind::Dispatch,
+            _ => Kind::Other,
+        };
+        let status = self.raw_response().map(|r| r.status().as_u16());
+        AwsError {
+            kind,
+            code: self.code().map(str::to_owned),
+            message: self.message().map(str::to_owned),
+            status,
+            causes: DisplayErrorContext(&self).to_string(),
+        }
+    }
+}
+
+/// The metadata alone, as a service's answer.
+impl IntoAwsError for ErrorMetadata {
+    fn into_aws_error(self) -> AwsError {
+        AwsError::from_metadata(Kind::Service, self, None)
+    }
+}
+
+/// Why a call gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CallError {
+    /// The service or the SDK failed, after the retries.
+    Failed(AwsError),
+    /// No time was left to start it.
+    NotStarted,
+    /// It was still running when the time for work ran out, and was abandoned.
+    CutOff,
+}
+
+impl CallError {
+    /// The AWS error, when the call got as far as one.
+    pub fn aws(&self) -> Option<&AwsError> {
+        match self {
+            CallError::Failed(e) => Some(e),
+            CallError::NotStarted | CallError::CutOff => None,
+        }
+    }
+
+    /// Whether the service answered with this error code.
+    pub fn is(&self, code: &str) -> bool {
+        self.aws().is_some_and(|e| e.is(code))
+    }
+
+    /// See [`AwsError::is_throttling`].
+    pub fn is_throttling(&self) -> bool {
+        self.aws().is_some_and(AwsError::is_throttling)
+    }
+
+    /// See [`AwsError::refuses_region`].
+    pub fn refuses_region(&self) -> bool {
+        self.aws().is_some_and(AwsError::refuses_region)
+    }
+}
+
+/// Why an account was not attempted.
+pub const DEADLINE_REACHED: &str = "not attempted: the invocation was about to reach its Lambda timeout; invoke the function again for this account";
+
+/// Why a call's accounts have no answer: the call was still running when the report had to start.
+pub const CUT_OFF: &str = "not finished: the call was still running when the invocation had to send its report before the Lambda timeout, so it was abandoned (it may or may not have taken effect); invoke the function again for this account";
+
+/// The service's words alone, or [`DEADLINE_REACHED`] or [`CUT_OFF`].
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Failed(e) => e.fmt(f),
+            CallError::NotStarted => f.write_str(DEADLINE_REACHED),
+            CallError::CutOff => f.write_str(CUT_OFF),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_messages_stay_apart_and_read_as_one_line() {
+        let denied = AwsError::service("AccessDeniedException", Some("no"));
+        assert_eq!(denied.code(), Some("AccessDeniedException"));
+        assert_eq!(denied.message(), Some("no"));
+        assert_eq!(denied.to_string(), "AccessDeniedException: no");
+        assert!(denied.refuses_region());
+        assert!(!denied.is_throttling());
+        assert_eq!(
+            AwsError::service("ThrottlingException", None).to_string(),
+            "ThrottlingException"
+        );
+    }
+
+    #[test]
+    fn throttling_codes_are_recognised_by_code_not_by_message() {
+        assert!(
+            AwsError::service("TooManyRequestsException", Some("Rate exceeded")).is_throttling()
+        );
+        assert!(AwsError::service("LimitExceededException", None).is_throttling());
+        assert!(
+            !AwsError::service("BadRequestException", Some("The request is rejected"))
+                .is_throttling()
+        );
+        assert!(
+            !AwsError::service("AccessDeniedException", Some("TooManyRequestsException"))
+                .is_throttling()
+        );
+    }
+
+    #[test]
+    fn the_deadline_s_errors_read_as_their_advice() {
+        assert_eq!(CallError::NotStarted.to_string(), DEADLINE_REACHED);
+        assert_eq!(CallError::CutOff.to_string(), CUT_OFF);
+        assert!(!CallError::CutOff.refuses_region());
     }
 }

@@ -269,7 +269,7 @@ impl Config {
         let member_role = match get("MEMBER_ROLE_NAME") {
             None => None,
             Some(value) => Some(RoleName::parse(value.trim()).ok_or_else(|| {
-                err("MEMBER_ROLE_NAME", format!("is {:?}, which is not an IAM role name: give the role's name alone (1-64 letters, digits and +=,.@_-), such as AWSControlTowerExecution, or leave it empty", crate::event::printable(&value, 80)))
+                err("MEMBER_ROLE_NAME", format!("is {:?}, which is not an IAM role name: give the role's name alone (1-64 letters, digits and +=,.@_-), such as AWSControlTowerExecution, or leave it empty", crate::text::printable(&value, 80)))
             })?),
         };
 
@@ -306,7 +306,7 @@ impl Config {
                         "BATCH_CONCURRENCY",
                         format!(
                             "is {:?}: set it to a whole number from 1 to {MAX_BATCH_CONCURRENCY}, or leave it empty for {}",
-                            crate::event::printable(&value, 40),
+                            crate::text::printable(&value, 40),
                             crate::limits::BATCH_CONCURRENCY
                         ),
                     )

@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::text::printable;
+
 /// An account as the event names it, before validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawAccount {
@@ -71,22 +73,6 @@ pub const MAX_ACCOUNTS: usize = 5_000;
 
 const SERVICE_EVENT: &str = "AWS Service Event via CloudTrail";
 const API_CALL: &str = "AWS API Call via CloudTrail";
-
-/// A printable, bounded form of untrusted text: control characters escaped, at most `max` chars.
-pub fn printable(value: &str, max: usize) -> String {
-    let mut out = String::new();
-    for c in value.chars().take(max) {
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    if value.chars().count() > max {
-        out.push('…');
-    }
-    out
-}
 
 fn text_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
     value.pointer(pointer).and_then(Value::as_str).unwrap_or("")

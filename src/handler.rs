@@ -1,6 +1,6 @@
-//! The handler: event → accounts (validated and looked up, or the whole organisation for a
-//! sweep) → every service in every region at once → invitations accepted in the members, where
-//! configured → report.
+//! The handler: reads the event, finds the accounts (validated and looked up, or the whole
+//! organisation for a sweep), wires the adapters and hands them to the [`pipeline`], which owns
+//! the flow, then delivers the report.
 //!
 //! A problem with one account is a row in the summary, never an error. The invocation fails
 //! only when the event cannot be understood, when there is nothing it could work from (the
@@ -10,30 +10,28 @@
 //! Logs' event limit, so nothing is lost.
 
 use aws_config::SdkConfig;
-use futures::future::join_all;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 use tracing::{error, info, warn};
 
-use crate::acceptance;
-use crate::account::{AccountId, redact_emails};
-use crate::config::{Config, Region, Regions, ReportSettings, ReportWhen};
+use crate::account::AccountId;
+use crate::config::{Config, Regions, ReportSettings, ReportWhen};
 use crate::event::{self, Action, EventError};
 use crate::limits::{Deadline, Limits};
 use crate::log_parts;
 use crate::mail::{self, MailError};
 use crate::member_role::MemberRole;
-use crate::org::{self, ListingError, MemberAccount};
-use crate::outcome::{Counts, Inactive, RegionNotEnabled, RegionOutcome, Summary};
-use crate::pace::{Pace, Paces, ThrottlesArePaced};
-use crate::pipeline::{self, Job};
+use crate::org::{self, ListingError};
+use crate::outcome::{Counts, Inactive, RegionNotEnabled, Summary};
+use crate::pipeline::{self, Acceptance};
 use crate::regions::{self, RegionsError};
 use crate::report::{self, Report};
 use crate::request;
 use crate::response::{Delivery, Response};
-use crate::service::guardduty::{self, Administrations, Invitation};
-use crate::service::{MemberService, securityhub};
+use crate::service::guardduty::{Administrations, Invitation};
+use crate::service::{self, MemberService, RegionClients};
+use crate::text::redact_emails;
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
@@ -82,15 +80,6 @@ impl From<Run> for Response {
     }
 }
 
-/// One region's clients, built once.
-struct RegionClients {
-    region: Region,
-    /// GuardDuty's client, and the paces of its member operations in the region.
-    guardduty: (aws_sdk_guardduty::Client, Paces),
-    /// With Security Hub on: the same for Security Hub.
-    security_hub: Option<(aws_sdk_securityhub::Client, Paces)>,
-}
-
 /// The regions to work in, with their clients, and those `all-enabled` left out.
 struct Regional {
     regions: Vec<RegionClients>,
@@ -132,7 +121,7 @@ impl Onboarder {
             Regions::Listed(listed) => OnceCell::new_with(Some(Regional {
                 regions: listed
                     .iter()
-                    .map(|r| region_clients(&sdk, r, config.security_hub, limits.max_attempts))
+                    .map(|r| RegionClients::new(&sdk, r, config.security_hub, limits.max_attempts))
                     .collect(),
                 not_enabled: Vec::new(),
             })),
@@ -175,7 +164,7 @@ impl Onboarder {
                         .regions
                         .iter()
                         .map(|r| {
-                            region_clients(
+                            RegionClients::new(
                                 &self.sdk,
                                 r,
                                 self.config.security_hub,
@@ -265,19 +254,36 @@ impl Onboarder {
         };
         summary.accounts = ready.len();
 
-        summary.regions = self
-            .onboard_regions(regional, &ready, sweep, summary.dry_run, deadline)
-            .await;
-        if let (Some(role), false) = (&self.member_role, summary.dry_run) {
-            Box::pin(acceptance::accept_all(
-                role,
-                &self.sdk,
-                own_account.as_ref().map(AccountId::as_str),
-                &mut summary.regions,
+        let settings = service::Settings {
+            sdk: &self.sdk,
+            detectors: &self.config.detectors,
+            invitation: Invitation {
+                message: &self.config.invitation_message,
+                disable_email_notification: self.config.disable_email_notification,
+            },
+            administrations: &self.administrations,
+        };
+        let services = regional
+            .regions
+            .iter()
+            .flat_map(|clients| MemberService::of_region(clients, settings))
+            .collect();
+        let acceptance = self.member_role.as_ref().map(|role| Acceptance {
+            role,
+            administrator: own_account.as_ref().map(AccountId::as_str),
+        });
+        summary.regions = Box::pin(pipeline::run(
+            services,
+            pipeline::Settings {
                 deadline,
-            ))
-            .await;
-        }
+                sweep,
+                dry_run: summary.dry_run,
+                concurrency: self.limits.batch_concurrency,
+            },
+            acceptance,
+            &ready,
+        ))
+        .await;
 
         let counts = summary.counts();
         info!(
@@ -299,64 +305,6 @@ impl Onboarder {
             ignored: None,
             report,
         })
-    }
-
-    /// Every service in every region at once.
-    async fn onboard_regions(
-        &self,
-        regional: &Regional,
-        ready: &[MemberAccount],
-        sweep: bool,
-        dry_run: bool,
-        deadline: Deadline,
-    ) -> Vec<RegionOutcome> {
-        let invitation = Invitation {
-            message: &self.config.invitation_message,
-            disable_email_notification: self.config.disable_email_notification,
-        };
-        let accept = self.member_role.is_some();
-        let mut jobs = Vec::new();
-        for clients in &regional.regions {
-            let region = &clients.region;
-            jobs.push(Job {
-                service: MemberService::GuardDuty(guardduty::Admin {
-                    client: &clients.guardduty.0,
-                    region,
-                    detector: self.config.detectors.get(region).cloned(),
-                    administrations: &self.administrations,
-                    invitation,
-                    paces: &clients.guardduty.1,
-                }),
-                region,
-                deadline,
-                sweep,
-                dry_run,
-                accept,
-                concurrency: self.limits.batch_concurrency,
-            });
-            if let Some((client, paces)) = &clients.security_hub {
-                jobs.push(Job {
-                    service: MemberService::SecurityHub(securityhub::Admin {
-                        client,
-                        region,
-                        paces,
-                    }),
-                    region,
-                    deadline,
-                    sweep,
-                    dry_run,
-                    accept,
-                    concurrency: self.limits.batch_concurrency,
-                });
-            }
-        }
-        // Boxed: each job's future is deep (adapter → deadline → SDK), and the boxes keep the
-        // handler's future type within the compiler's layout depth limit.
-        join_all(
-            jobs.into_iter()
-                .map(|job| Box::pin(pipeline::onboard(job, ready))),
-        )
-        .await
     }
 
     async fn deliver(
@@ -405,56 +353,6 @@ impl Onboarder {
     }
 }
 
-/// One region's clients. Their throttled answers are not retried by the SDK but sent again
-/// through the operation's pace ([`crate::pace`]).
-fn region_clients(
-    sdk: &SdkConfig,
-    region: &Region,
-    security_hub: bool,
-    attempts: u32,
-) -> RegionClients {
-    let client = aws_sdk_guardduty::Client::from_conf(
-        aws_sdk_guardduty::config::Builder::from(sdk)
-            .region(aws_sdk_guardduty::config::Region::new(
-                region.as_str().to_owned(),
-            ))
-            .retry_classifier(ThrottlesArePaced)
-            .build(),
-    );
-    let paces = Paces::new(
-        "GuardDuty",
-        region.as_str(),
-        guardduty::OPERATIONS,
-        Pace::unknown,
-        attempts,
-    );
-    let guardduty = (client, paces);
-    let security_hub = security_hub.then(|| {
-        let client = aws_sdk_securityhub::Client::from_conf(
-            aws_sdk_securityhub::config::Builder::from(sdk)
-                .region(aws_sdk_securityhub::config::Region::new(
-                    region.as_str().to_owned(),
-                ))
-                .retry_classifier(ThrottlesArePaced)
-                .build(),
-        );
-        let (per_second, burst) = securityhub::RATE;
-        let paces = Paces::new(
-            "SecurityHub",
-            region.as_str(),
-            securityhub::OPERATIONS,
-            || Pace::documented(per_second, burst),
-            attempts,
-        );
-        (client, paces)
-    });
-    RegionClients {
-        region: region.clone(),
-        guardduty,
-        security_hub,
-    }
-}
-
 fn log_inactive(inactive: &[Inactive]) {
     for account in inactive {
         info!(account_id = %account.account_id, state = %account.state, "not ACTIVE in Organizations; left alone");
@@ -464,7 +362,7 @@ fn log_inactive(inactive: &[Inactive]) {
 /// Logs the report that could not be sent: its subject, then the complete table (every row, as
 /// the CSV attachment has it), in parts that each fit one log event.
 fn log_unsent(error: &MailError, report: &Report, summary: &Summary) {
-    let text = redact_emails(&report::csv::table(summary));
+    let text = redact_emails(&report::csv::table(&report::rows::Table::new(summary)));
     let parts = log_parts::split(&text, log_parts::MAX_PART_BYTES);
     let total = parts.len();
     error!(error = %error, subject = %report.subject, parts = total, "report not sent; the full report follows in {total} log records");

@@ -2,17 +2,19 @@
 //! appear, and emails a report of every account it could not process.
 //!
 //! The modules follow the path of an invocation: [`config`] (read once at cold start),
-//! [`event`] (what triggered it), [`request`] (validated accounts), [`org`] (emails and the
-//! organisation's accounts from Organizations), [`regions`] (`all-enabled`), [`pipeline`] (the
-//! flow per service and region) over [`service`] (the GuardDuty and Security Hub adapters),
-//! [`member_role`] and [`acceptance`] (invitations accepted in the members), [`outcome`] and
-//! [`report`] (what happened, rendered), [`advice`] (what to do about common errors), [`mail`]
-//! (SES), [`response`] (the handler's bounded answer), [`log_parts`] (long log records split),
-//! [`limits`], [`rate`] and [`paging`] (retries, timeouts, the Lambda deadline, request rates,
-//! pages), and
-//! [`handler`], which ties them together.
+//! [`event`] (what triggered it), [`request`] (validated accounts), [`account`] (checked ids and
+//! emails), [`org`] (emails and the organisation's accounts from Organizations), [`regions`]
+//! (`all-enabled`), [`pipeline`] (the flow: every service in every region, then the invitations
+//! accepted in the members) over [`service`] (the GuardDuty and Security Hub adapters, both
+//! sides) and [`member_role`] (STS), [`outcome`] (what happened, in the domain's types),
+//! [`report`] (rendered), [`advice`] (what to do about common errors), [`mail`] (SES),
+//! [`response`] (the handler's bounded answer), [`log_parts`] (long log records split),
+//! [`aws_error`] (a failed call, typed), [`limits`] and [`pace`] (retries, timeouts, the Lambda
+//! deadline, request rates), [`text`] (untrusted text made safe to show), [`sdk`] and
+//! [`logging`], and [`handler`], which wires them together.
+//!
+//! No module imports another that imports it back (`scripts/check_module_cycles.py`).
 
-pub mod acceptance;
 pub mod account;
 pub mod advice;
 pub mod aws_error;
@@ -27,7 +29,6 @@ pub mod member_role;
 pub mod org;
 pub mod outcome;
 pub mod pace;
-pub mod paging;
 pub mod pipeline;
 pub mod regions;
 pub mod report;
@@ -35,6 +36,7 @@ pub mod request;
 pub mod response;
 pub mod sdk;
 pub mod service;
+pub mod text;
 
 pub use config::Config;
 pub use handler::{HandlerError, Onboarder, Run};

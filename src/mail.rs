@@ -8,9 +8,10 @@ use aws_sdk_sesv2::types::{
     Destination, EmailContent, Message,
 };
 
-use crate::account::{Email, redact_emails};
-use crate::aws_error;
+use crate::account::Email;
+use crate::aws_error::IntoAwsError;
 use crate::report::Report;
+use crate::text::redact_emails;
 
 /// The report could not be sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,7 +78,7 @@ pub async fn send(
         .await
         // SES quotes addresses back ("not verified a@b.c"); this text reaches the logs.
         .map_err(|e| MailError {
-            reason: redact_emails(&aws_error::describe(&e)),
+            reason: redact_emails(&e.into_aws_error().to_string()),
         })?;
     Ok(output
         .message_id()

@@ -5,7 +5,8 @@ use aws_sdk_guardduty::config::Credentials;
 use aws_sdk_sts::Client;
 
 use crate::config::RoleName;
-use crate::limits::{CallError, Deadline};
+use crate::limits::Deadline;
+use crate::outcome::Reason;
 
 /// What the sessions are named, as CloudTrail shows them in the member account.
 const SESSION_NAME: &str = "onboarder-accept-invitation";
@@ -45,7 +46,7 @@ impl MemberRole {
     }
 
     /// Temporary credentials in `account`, or why there are none.
-    pub async fn assume(&self, account: &str, deadline: Deadline) -> Result<Credentials, String> {
+    pub async fn assume(&self, account: &str, deadline: Deadline) -> Result<Credentials, Reason> {
         let arn = self.arn(account);
         let output = deadline
             .call(
@@ -56,15 +57,13 @@ impl MemberRole {
                     .send(),
             )
             .await
-            .map_err(|e| match e {
-                CallError::Failed(description) => {
-                    format!("AssumeRole failed for {arn}: {description}")
-                }
-                other => other.reason("AssumeRole"),
+            .map_err(|error| Reason::AssumeRole {
+                arn: arn.clone(),
+                error,
             })?;
         let given = output
             .credentials()
-            .ok_or_else(|| format!("AssumeRole of {arn} returned no credentials"))?;
+            .ok_or_else(|| Reason::NoCredentials { arn: arn.clone() })?;
         let expiry = std::time::SystemTime::try_from(*given.expiration()).ok();
         Ok(Credentials::new(
             given.access_key_id(),

@@ -8,14 +8,17 @@
 //! is made.
 
 use aws_sdk_organizations::Client;
+use aws_sdk_organizations::error::SdkError;
+use aws_sdk_organizations::operation::list_accounts::ListAccountsError;
+use aws_sdk_organizations::types::Account;
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 
-use crate::account::{AccountId, Email, redact_emails};
-use crate::event::printable;
+use crate::account::{AccountId, Email};
 use crate::limits::Deadline;
-use crate::outcome::{AccountOutcome, Inactive, Outcome, Step};
+use crate::outcome::{AccountOutcome, Inactive, Outcome, Reason, Step};
 use crate::request::Target;
+use crate::text::{printable, redact_emails};
 
 /// An account ready for GuardDuty: its id and its email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,9 +73,8 @@ async fn describe(
         .call(client.describe_account().account_id(id.as_str()).send())
         .await
         .map_err(|e| {
-            let reason = e.into_text();
-            warn!(account_id = %id, error = %redact_emails(&reason), "DescribeAccount failed");
-            AccountOutcome::unprocessed(id.as_str(), Step::Lookup, reason)
+            warn!(account_id = %id, error = %redact_emails(&e.to_string()), "DescribeAccount failed");
+            AccountOutcome::unprocessed(id.as_str(), Step::Lookup, Reason::Lookup(e))
         })?;
     let account = output.account();
     let email = account.and_then(|a| a.email()).and_then(Email::parse);
@@ -85,7 +87,9 @@ async fn describe(
         None => Err(AccountOutcome::unprocessed(
             id.as_str(),
             Step::Lookup,
-            "DescribeAccount returned no usable email for this account; invoke the function manually with the account's email",
+            Reason::NoEmail {
+                operation: "DescribeAccount",
+            },
         )),
     }
 }
@@ -111,90 +115,85 @@ pub struct Listing {
 )]
 pub struct ListingError(pub String);
 
-/// Every account of the organisation, every page (a page may be empty and still name a next
-/// one). `own` is the function's own account, which is set aside.
+/// Every account of the organisation, every page (the SDK's paginator, which also stops on a
+/// repeated token). `own` is the function's own account, which is set aside.
 pub async fn list_accounts(
     client: &Client,
     own: Option<&AccountId>,
     deadline: Deadline,
 ) -> Result<Listing, ListingError> {
     let mut listing = Listing::default();
-    let mut token: Option<String> = None;
-    let mut pages = 0usize;
-    loop {
-        let page = deadline
-            .call(
-                client
-                    .list_accounts()
-                    .max_results(PAGE_SIZE)
-                    .set_next_token(token.clone())
-                    .send(),
-            )
-            .await
-            .map_err(|e| ListingError(e.reason("ListAccounts")))?;
-        pages += 1;
-        for account in page.accounts() {
-            let Some(id) = account.id().and_then(AccountId::parse) else {
-                // Reported, not dropped: someone should see the account the sweep could not use.
-                let given = account
-                    .id()
-                    .map_or("(no id)".to_owned(), |id| printable(id, 60));
-                warn!(id = %given, "ListAccounts gave an account without a usable id");
-                listing.unusable.push(AccountOutcome {
-                    account_id: given,
-                    account_name: account.name().map(str::to_owned),
-                    outcome: Outcome::Unprocessed {
-                        step: Step::Lookup,
-                        result: "ListAccounts returned this account without a 12-digit id, so it cannot be onboarded; look it up in Organizations".to_owned(),
-                    },
-                });
-                continue;
-            };
-            if own == Some(&id) {
-                continue;
-            }
-            let state = account.state().map(|s| s.as_str()).unwrap_or("");
-            if state != "ACTIVE" {
-                listing.inactive.push(Inactive {
-                    account_id: id.to_string(),
-                    state: if state.is_empty() {
-                        "(no State given)".to_owned()
-                    } else {
-                        state.to_owned()
-                    },
-                });
-                continue;
-            }
-            let name = account.name().map(str::to_owned);
-            match account.email().and_then(Email::parse) {
-                Some(email) => listing.active.push(MemberAccount { id, email, name }),
-                None => listing.unusable.push(AccountOutcome {
-                    account_id: id.to_string(),
-                    account_name: name,
-                    outcome: Outcome::Unprocessed {
-                        step: Step::Lookup,
-                        result: "ListAccounts returned no usable email for this account; invoke the function manually with the account's email".to_owned(),
-                    },
-                }),
-            }
-        }
-        match page.next_token() {
-            Some(next) if !next.is_empty() => {
-                if token.as_deref() == Some(next) {
-                    return Err(ListingError(format!(
-                        "ListAccounts returned the same NextToken twice (after {pages} pages)"
-                    )));
+    let mut pages = client
+        .list_accounts()
+        .max_results(PAGE_SIZE)
+        .into_paginator()
+        .send();
+    deadline
+        .call(async {
+            while let Some(page) = pages.next().await {
+                for account in page?.accounts() {
+                    listing.add(account, own);
                 }
-                token = Some(next.to_owned());
             }
-            _ => break,
-        }
-    }
+            Ok::<_, SdkError<ListAccountsError>>(())
+        })
+        .await
+        .map_err(|e| ListingError(Reason::call("ListAccounts", e).to_string()))?;
     info!(
-        pages,
         active = listing.active.len(),
         inactive = listing.inactive.len(),
         "organisation listed"
     );
     Ok(listing)
+}
+
+impl Listing {
+    /// Sorts one listed account: active, inactive, unusable, or the function's own.
+    fn add(&mut self, account: &Account, own: Option<&AccountId>) {
+        let Some(id) = account.id().and_then(AccountId::parse) else {
+            // Reported, not dropped: someone should see the account the sweep could not use.
+            let given = account
+                .id()
+                .map_or("(no id)".to_owned(), |id| printable(id, 60));
+            warn!(id = %given, "ListAccounts gave an account without a usable id");
+            self.unusable.push(AccountOutcome {
+                account_id: given,
+                account_name: account.name().map(str::to_owned),
+                outcome: Outcome::Unprocessed {
+                    step: Step::Lookup,
+                    result: Reason::NoAccountId,
+                },
+            });
+            return;
+        };
+        if own == Some(&id) {
+            return;
+        }
+        let state = account.state().map(|s| s.as_str()).unwrap_or("");
+        if state != "ACTIVE" {
+            self.inactive.push(Inactive {
+                account_id: id.to_string(),
+                state: if state.is_empty() {
+                    "(no State given)".to_owned()
+                } else {
+                    state.to_owned()
+                },
+            });
+            return;
+        }
+        let name = account.name().map(str::to_owned);
+        match account.email().and_then(Email::parse) {
+            Some(email) => self.active.push(MemberAccount { id, email, name }),
+            None => self.unusable.push(AccountOutcome {
+                account_id: id.to_string(),
+                account_name: name,
+                outcome: Outcome::Unprocessed {
+                    step: Step::Lookup,
+                    result: Reason::NoEmail {
+                        operation: "ListAccounts",
+                    },
+                },
+            }),
+        }
+    }
 }

@@ -1,8 +1,293 @@
-//! What happened to each account: the outcomes the handler returns and the report renders.
+//! What happened to each account: the outcomes the handler returns and the report renders, in
+//! the words of this domain: the services, a member's status, the step, and why an account was not
+//! processed. Every AWS answer arrives here already parsed; the texts people read are rendered
+//! from these types ([`fmt::Display`]) and never parsed again.
 
-use serde::Serialize;
+use std::fmt;
 
-use crate::service::{Administration, Service};
+use serde::{Serialize, Serializer};
+
+use crate::aws_error::CallError;
+
+/// Which service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    #[serde(rename = "guardduty")]
+    GuardDuty,
+    #[serde(rename = "securityhub")]
+    SecurityHub,
+}
+
+impl Service {
+    /// The service's name, as people read it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::GuardDuty => "GuardDuty",
+            Service::SecurityHub => "Security Hub",
+        }
+    }
+
+    /// The short form used in one-line report entries and the JSON response.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::GuardDuty => "guardduty",
+            Service::SecurityHub => "securityhub",
+        }
+    }
+}
+
+/// How this account administers a service's members in a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Administration {
+    /// The organisation's delegated administrator: `CreateMembers` associates organisation
+    /// accounts directly; accounts outside the organisation are still invited.
+    DelegatedAdministrator,
+    /// An administrator by invitation: every member is invited.
+    Invitation,
+    /// Not known: statuses are re-read after creating, which is right in both modes.
+    Unknown,
+}
+
+/// A member's relationship status, as the administrator's `GetMembers` and `ListMembers` give it.
+///
+/// Security Hub documents its statuses in its API reference (`Member.MemberStatus`: `Created`,
+/// `Invited`, `Enabled`, `Removed`, `Resigned`, `Deleted`, `AccountSuspended`; older SDK
+/// references spell them in capitals, hence the comparison that ignores case). GuardDuty's
+/// reference gives `relationshipStatus` as a plain string; the statuses its user guide and
+/// console show are `Created`, `Invited`, `Enabled`, `Disabled`, `Removed`, `Resigned`,
+/// `EmailVerificationInProgress` and `EmailVerificationFailed`. Any other status is kept as it
+/// came ([`MemberStatus::Other`]) and reported verbatim, never guessed at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MemberStatus {
+    /// Added by the administrator, never invited.
+    Created,
+    /// Invited; the invitation is pending.
+    Invited,
+    /// Monitored: the member's findings reach the administrator.
+    Enabled,
+    Disabled,
+    Removed,
+    Resigned,
+    Deleted,
+    EmailVerificationInProgress,
+    EmailVerificationFailed,
+    AccountSuspended,
+    /// A status this version does not know, verbatim.
+    Other(String),
+}
+
+impl MemberStatus {
+    const KNOWN: [MemberStatus; 10] = [
+        MemberStatus::Created,
+        MemberStatus::Invited,
+        MemberStatus::Enabled,
+        MemberStatus::Disabled,
+        MemberStatus::Removed,
+        MemberStatus::Resigned,
+        MemberStatus::Deleted,
+        MemberStatus::EmailVerificationInProgress,
+        MemberStatus::EmailVerificationFailed,
+        MemberStatus::AccountSuspended,
+    ];
+
+    /// A status as a service gave it.
+    pub fn parse(given: &str) -> MemberStatus {
+        MemberStatus::KNOWN
+            .into_iter()
+            .find(|known| known.as_str().eq_ignore_ascii_case(given))
+            .unwrap_or_else(|| MemberStatus::Other(given.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            MemberStatus::Created => "Created",
+            MemberStatus::Invited => "Invited",
+            MemberStatus::Enabled => "Enabled",
+            MemberStatus::Disabled => "Disabled",
+            MemberStatus::Removed => "Removed",
+            MemberStatus::Resigned => "Resigned",
+            MemberStatus::Deleted => "Deleted",
+            MemberStatus::EmailVerificationInProgress => "EmailVerificationInProgress",
+            MemberStatus::EmailVerificationFailed => "EmailVerificationFailed",
+            MemberStatus::AccountSuspended => "AccountSuspended",
+            MemberStatus::Other(given) => given,
+        }
+    }
+
+    /// Monitored, or with its invitation pending: nobody needs to act (the invitation is the
+    /// member's to accept).
+    pub fn is_settled(&self) -> bool {
+        matches!(self, MemberStatus::Enabled | MemberStatus::Invited)
+    }
+}
+
+impl From<&str> for MemberStatus {
+    fn from(given: &str) -> MemberStatus {
+        MemberStatus::parse(given)
+    }
+}
+
+impl PartialEq<str> for MemberStatus {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl fmt::Display for MemberStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for MemberStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Why an account, or a whole service-region, was not processed: what happened, kept typed.
+/// [`fmt::Display`] gives the words the report and the response show.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The service's own result for this account (`UnprocessedAccounts`), verbatim.
+    Result(String),
+    /// A call that failed as a whole, after its retries, or that the deadline stopped.
+    Call {
+        operation: &'static str,
+        error: CallError,
+    },
+    /// Organizations' `DescribeAccount` failed: the service's words alone.
+    Lookup(CallError),
+    /// The event's entry cannot be used (the validate step): why, in words.
+    Invalid(String),
+    /// Organizations gave the account without a usable email (`operation` says which call).
+    NoEmail { operation: &'static str },
+    /// `ListAccounts` gave an account without a 12-digit id.
+    NoAccountId,
+    /// The administrator account has no GuardDuty detector in the region.
+    NoDetector { region: String },
+    /// The member role could not be assumed.
+    AssumeRole { arn: String, error: CallError },
+    /// `AssumeRole` answered without credentials.
+    NoCredentials { arn: String },
+    /// The member account has no pending invitation from the administrator.
+    NoInvitation {
+        service: Service,
+        administrator: String,
+        region: String,
+    },
+    /// The function's own account is not in its ARN, so its invitations cannot be told apart.
+    AdministratorUnknown,
+    /// GuardDuty's `CreateDetector` in the member account gave no detector id.
+    NoDetectorCreated,
+    /// Invited, but the invitation could not be accepted in the member account.
+    NotAccepted(Box<Reason>),
+    /// No step recorded an outcome for the account: a bug, reported rather than dropped.
+    Lost,
+}
+
+impl Reason {
+    /// A call's failure.
+    pub fn call(operation: &'static str, error: CallError) -> Reason {
+        Reason::Call { operation, error }
+    }
+
+    /// The call error behind the reason, where there is one.
+    pub fn call_error(&self) -> Option<&CallError> {
+        match self {
+            Reason::Call { error, .. }
+            | Reason::Lookup(error)
+            | Reason::AssumeRole { error, .. } => Some(error),
+            Reason::NotAccepted(inner) => inner.call_error(),
+            _ => None,
+        }
+    }
+}
+
+impl Reason {
+    /// The words, borrowed where they are a service's or an event's own text.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Reason::Result(text) | Reason::Invalid(text) => std::borrow::Cow::Borrowed(text),
+            other => std::borrow::Cow::Owned(other.to_string()),
+        }
+    }
+}
+
+impl From<&str> for Reason {
+    /// A service's per-account result.
+    fn from(result: &str) -> Reason {
+        Reason::Result(result.to_owned())
+    }
+}
+
+impl From<String> for Reason {
+    /// A service's per-account result.
+    fn from(result: String) -> Reason {
+        Reason::Result(result)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Result(text) | Reason::Invalid(text) => f.write_str(text),
+            Reason::Call {
+                operation,
+                error: CallError::Failed(e),
+            } => write!(f, "{operation} failed: {e}"),
+            Reason::Call { error, .. } | Reason::Lookup(error) => error.fmt(f),
+            Reason::NoEmail { operation } => write!(
+                f,
+                "{operation} returned no usable email for this account; invoke the function manually with the account's email"
+            ),
+            Reason::NoAccountId => f.write_str(
+                "ListAccounts returned this account without a 12-digit id, so it cannot be onboarded; look it up in Organizations",
+            ),
+            Reason::NoDetector { region } => write!(
+                f,
+                "there is no GuardDuty detector in {region}: enable GuardDuty in {region} in this account, or remove {region} from REGIONS"
+            ),
+            Reason::AssumeRole {
+                arn,
+                error: CallError::Failed(e),
+            } => write!(f, "AssumeRole failed for {arn}: {e}"),
+            Reason::AssumeRole { error, .. } => error.fmt(f),
+            Reason::NoCredentials { arn } => {
+                write!(f, "AssumeRole of {arn} returned no credentials")
+            }
+            Reason::NoInvitation {
+                service,
+                administrator,
+                region,
+            } => write!(
+                f,
+                "no pending invitation from {administrator} in the member account for {} in {region} (it may have been accepted, declined or deleted)",
+                service.name()
+            ),
+            Reason::AdministratorUnknown => f.write_str(
+                "the function's own account is not in its ARN, so the administrator's invitation cannot be told apart; accept it in the member account",
+            ),
+            Reason::NoDetectorCreated => {
+                f.write_str("GuardDuty CreateDetector returned no detector id")
+            }
+            Reason::NotAccepted(inner) => {
+                write!(f, "invited, but not accepted in the member account: {inner}")
+            }
+            Reason::Lost => f.write_str(
+                "no step recorded an outcome for this account; please report this as a bug",
+            ),
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// The step at which an account was stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -96,22 +381,32 @@ pub enum Outcome {
     Accepted,
     /// Already a member, monitored or with its invitation pending: not invited again.
     /// `status` is its relationship status.
-    AlreadyMember { status: String },
+    AlreadyMember { status: MemberStatus },
     /// A member that is not monitored (it resigned, was removed or disabled, or its email
     /// failed verification): someone has to act. Never invited again by the function.
-    NeedsAction { status: String },
+    NeedsAction { status: MemberStatus },
     /// A dry run: what would be done. `status` is the member's status, where it is one.
     WouldDo {
         plan: Plan,
         #[serde(skip_serializing_if = "Option::is_none")]
-        status: Option<String>,
+        status: Option<MemberStatus>,
         accept: bool,
     },
     /// Not processed: the step, and the service's result or error verbatim.
-    Unprocessed { step: Step, result: String },
+    Unprocessed { step: Step, result: Reason },
 }
 
 impl Outcome {
+    /// What a member's status means: monitored or invited needs no one; any other status past
+    /// `Created` is a member nobody monitors, and someone has to act.
+    pub fn of_member(status: MemberStatus) -> Outcome {
+        if status.is_settled() {
+            Outcome::AlreadyMember { status }
+        } else {
+            Outcome::NeedsAction { status }
+        }
+    }
+
     /// Whether a person has to look at it: not processed, or a member that is not monitored.
     pub fn needs_attention(&self) -> bool {
         matches!(
@@ -135,18 +430,11 @@ pub struct AccountOutcome {
 }
 
 impl AccountOutcome {
-    pub fn unprocessed(
-        account_id: impl Into<String>,
-        step: Step,
-        result: impl Into<String>,
-    ) -> Self {
+    pub fn unprocessed(account_id: impl Into<String>, step: Step, result: Reason) -> Self {
         AccountOutcome {
             account_id: account_id.into(),
             account_name: None,
-            outcome: Outcome::Unprocessed {
-                step,
-                result: result.into(),
-            },
+            outcome: Outcome::Unprocessed { step, result },
         }
     }
 }
@@ -155,8 +443,8 @@ impl AccountOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct RegionProblem {
     pub step: Step,
-    /// The service's error verbatim, or why the region was skipped.
-    pub reason: String,
+    /// Why the region was skipped: the service's error, or what was missing.
+    pub reason: Reason,
     /// How many accounts were not onboarded there because of it.
     pub accounts: usize,
 }
@@ -292,5 +580,46 @@ impl Counts {
     /// service-regions that could not be used.
     pub fn attention(&self) -> usize {
         self.unprocessed + self.needs_action + self.regions_unusable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_invited_and_enabled_members_need_no_one() {
+        for status in ["Enabled", "Invited", "enabled", "ENABLED"] {
+            assert!(
+                !Outcome::of_member(MemberStatus::parse(status)).needs_attention(),
+                "{status}"
+            );
+        }
+        for status in [
+            "EmailVerificationFailed",
+            "EmailVerificationInProgress",
+            "Resigned",
+            "Removed",
+            "Disabled",
+            "Deleted",
+            "AccountSuspended",
+            "SomethingNew",
+        ] {
+            assert_eq!(
+                Outcome::of_member(MemberStatus::parse(status)),
+                Outcome::NeedsAction {
+                    status: status.into()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn known_statuses_are_named_and_unknown_ones_kept_verbatim() {
+        assert_eq!(MemberStatus::parse("ENABLED"), MemberStatus::Enabled);
+        assert_eq!(MemberStatus::parse("Enabled").to_string(), "Enabled");
+        let new = MemberStatus::parse("PendingSomething");
+        assert_eq!(new, MemberStatus::Other("PendingSomething".into()));
+        assert_eq!(serde_json::to_string(&new).unwrap(), "\"PendingSomething\"");
     }
 }

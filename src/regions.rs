@@ -10,8 +10,7 @@ use tracing::{info, warn};
 
 use crate::config::Region;
 use crate::limits::Deadline;
-use crate::outcome::RegionNotEnabled;
-use crate::paging;
+use crate::outcome::{Reason, RegionNotEnabled};
 
 /// `ListRegions` returns at most 50 regions a page.
 const PAGE_SIZE: i32 = 50;
@@ -35,45 +34,40 @@ fn usable(status: &str) -> bool {
     matches!(status, "ENABLED" | "ENABLED_BY_DEFAULT")
 }
 
-/// Lists every region of the account, every page.
+/// Lists every region of the account, every page (the SDK's paginator).
 pub async fn enabled(client: &Client, deadline: Deadline) -> Result<EnabledRegions, RegionsError> {
+    let listed: Vec<aws_sdk_account::types::Region> = deadline
+        .call(
+            client
+                .list_regions()
+                .max_results(PAGE_SIZE)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        )
+        .await
+        .map_err(|e| RegionsError(Reason::call("ListRegions", e).to_string()))?;
     let mut found = EnabledRegions::default();
-    let mut token: Option<String> = None;
-    loop {
-        let page = deadline
-            .call(
-                client
-                    .list_regions()
-                    .max_results(PAGE_SIZE)
-                    .set_next_token(token.clone())
-                    .send(),
-            )
-            .await
-            .map_err(|e| RegionsError(e.reason("ListRegions")))?;
-        for listed in page.regions() {
-            let name = listed.region_name().unwrap_or("");
-            let status = listed.region_opt_status().map(|s| s.as_str()).unwrap_or("");
-            let Some(region) = Region::parse(name) else {
-                warn!(
-                    region = name,
-                    "ListRegions gave a name that is not a region; skipped"
-                );
-                continue;
-            };
-            if usable(status) {
-                if !found.regions.contains(&region) {
-                    found.regions.push(region);
-                }
-            } else {
-                found.not_enabled.push(RegionNotEnabled {
-                    region: region.to_string(),
-                    status: status.to_owned(),
-                });
+    for listed in &listed {
+        let name = listed.region_name().unwrap_or("");
+        let status = listed.region_opt_status().map(|s| s.as_str()).unwrap_or("");
+        let Some(region) = Region::parse(name) else {
+            warn!(
+                region = name,
+                "ListRegions gave a name that is not a region; skipped"
+            );
+            continue;
+        };
+        if usable(status) {
+            if !found.regions.contains(&region) {
+                found.regions.push(region);
             }
-        }
-        match paging::next_token(token.as_deref(), page.next_token()) {
-            Some(next) => token = Some(next),
-            None => break,
+        } else {
+            found.not_enabled.push(RegionNotEnabled {
+                region: region.to_string(),
+                status: status.to_owned(),
+            });
         }
     }
     info!(

@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use crate::account::{AccountId, Email};
-use crate::event::{Entry, printable};
-use crate::outcome::{AccountOutcome, Step};
+use crate::event::Entry;
+use crate::outcome::{AccountOutcome, Reason, Step};
+use crate::text::printable;
 
 /// An account to onboard; the email is fetched from Organizations when the event had none.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +34,11 @@ pub fn validate(entries: Vec<Entry>, own_account: Option<&AccountId>) -> Request
         let raw = match entry {
             Entry::Account(raw) => raw,
             Entry::Malformed { given, reason } => {
-                request
-                    .rejected
-                    .push(AccountOutcome::unprocessed(given, Step::Validate, reason));
+                request.rejected.push(AccountOutcome::unprocessed(
+                    given,
+                    Step::Validate,
+                    Reason::Invalid(reason),
+                ));
                 continue;
             }
         };
@@ -43,10 +46,10 @@ pub fn validate(entries: Vec<Entry>, own_account: Option<&AccountId>) -> Request
             request.rejected.push(AccountOutcome::unprocessed(
                 printable(&raw.account_id, SHOWN_CHARS),
                 Step::Validate,
-                format!(
+                Reason::Invalid(format!(
                     "the account id must be exactly 12 digits; it has {} characters",
                     raw.account_id.chars().count()
-                ),
+                )),
             ));
             continue;
         };
@@ -58,11 +61,11 @@ pub fn validate(entries: Vec<Entry>, own_account: Option<&AccountId>) -> Request
                     request.rejected.push(AccountOutcome::unprocessed(
                         id.as_str(),
                         Step::Validate,
-                        format!(
+                        Reason::Invalid(format!(
                             "the email is not plausible: it must be {}-{} characters with one @ and a domain; omit it to look it up in Organizations",
                             Email::MIN_LEN,
                             Email::MAX_LEN
-                        ),
+                        )),
                     ));
                     continue;
                 }
@@ -72,7 +75,7 @@ pub fn validate(entries: Vec<Entry>, own_account: Option<&AccountId>) -> Request
             request.rejected.push(AccountOutcome::unprocessed(
                 id.as_str(),
                 Step::Validate,
-                "this is the function's own account, the GuardDuty administrator; it cannot be its own member",
+                Reason::Invalid("this is the function's own account, the GuardDuty administrator; it cannot be its own member".to_owned()),
             ));
             continue;
         }
@@ -114,7 +117,7 @@ mod tests {
                 Outcome::Unprocessed {
                     step: Step::Validate,
                     result,
-                } => (r.account_id.clone(), result.clone()),
+                } => (r.account_id.clone(), result.to_string()),
                 other => panic!("unexpected {other:?}"),
             })
             .collect()

@@ -5,9 +5,10 @@
 
 use serde::Serialize;
 
+use crate::outcome::{Administration, Service};
 use crate::outcome::{Counts, Inactive, Outcome, RegionNotEnabled, RegionProblem, Step, Summary};
-use crate::report::rows::{Row, rows};
-use crate::service::{Administration, Service};
+use crate::report::rows::{Row, Table};
+use crate::service;
 
 /// The most bytes the attention groups may take in a response: a third of Lambda's 6 MB.
 pub const ATTENTION_BUDGET: usize = 2_000_000;
@@ -135,15 +136,16 @@ impl Response {
                 action: r
                     .problem
                     .as_ref()
-                    .and_then(|p| r.service.result_action(p.step, &p.reason)),
+                    .and_then(|p| service::result_action(r.service, p.step, &p.reason)),
                 problem: r.problem.clone(),
                 counts: Counts::of_region(r),
             })
             .collect();
+        let table = Table::new(&summary);
         let (attention, attention_omitted) =
-            group(rows(&summary), Outcome::needs_attention, ATTENTION_BUDGET);
+            group(&table, Outcome::needs_attention, ATTENTION_BUDGET);
         let (would_do, _) = group(
-            rows(&summary),
+            &table,
             |o| matches!(o, Outcome::WouldDo { .. }),
             ATTENTION_BUDGET,
         );
@@ -170,7 +172,7 @@ type GroupKey<'a> = (Option<Service>, &'a str, &'a Outcome);
 /// Groups the rows `wanted` picks, in the order they first appear, within `budget` bytes of
 /// JSON; returns the groups and how many rows did not fit.
 fn group<'a>(
-    rows: impl Iterator<Item = Row<'a>>,
+    table: &Table<'a>,
     wanted: impl Fn(&Outcome) -> bool,
     budget: usize,
 ) -> (Vec<AttentionGroup>, usize) {
@@ -179,7 +181,7 @@ fn group<'a>(
         std::collections::HashMap::new();
     let mut used = 2;
     let mut omitted = 0;
-    for row in rows {
+    for row in table.iter() {
         if !wanted(row.outcome()) {
             continue;
         }
@@ -196,7 +198,7 @@ fn group<'a>(
             groups[i].accounts.push(id.clone());
             continue;
         }
-        let Some(new) = new_group(&row) else {
+        let Some(new) = new_group(row) else {
             continue;
         };
         let cost = serde_json::to_string(&new).map_or(budget, |s| s.len() + 1);
@@ -229,7 +231,7 @@ fn new_group(row: &Row<'_>) -> Option<AttentionGroup> {
         outcome: kind,
         step,
         status: row.status().map(str::to_owned),
-        result: row.result().map(str::to_owned),
+        result: row.result().map(|r| r.into_owned()),
         action: row.action(),
         accounts: vec![row.account.account_id.clone()],
     })
@@ -238,7 +240,8 @@ fn new_group(row: &Row<'_>) -> Option<AttentionGroup> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{AccountOutcome, RegionOutcome};
+    use crate::aws_error::{AwsError, CallError};
+    use crate::outcome::{AccountOutcome, Reason, RegionOutcome};
 
     fn summary(
         accounts: usize,
@@ -255,7 +258,7 @@ mod tests {
             not_attempted: vec![AccountOutcome::unprocessed(
                 "12345",
                 Step::Validate,
-                "the account id must be exactly 12 digits",
+                Reason::Invalid("the account id must be exactly 12 digits".into()),
             )],
             regions: (0..regions)
                 .map(|r| RegionOutcome {
@@ -290,7 +293,13 @@ mod tests {
             (1, 1) => Outcome::EnabledByOrganization,
             _ => Outcome::Unprocessed {
                 step: Step::Invite,
-                result: "InviteMembers failed: ThrottlingException: Rate exceeded".into(),
+                result: Reason::call(
+                    "InviteMembers",
+                    CallError::Failed(AwsError::service(
+                        "ThrottlingException",
+                        Some("Rate exceeded"),
+                    )),
+                ),
             },
         });
         let response = Response::of(s, Delivery::skipped("test"));
@@ -325,7 +334,7 @@ mod tests {
         let hung = Response::of(
             summary(5_000, 17, |_, _| Outcome::Unprocessed {
                 step: Step::Check,
-                result: crate::limits::CUT_OFF.into(),
+                result: Reason::call("GetMembers", CallError::CutOff),
             }),
             Delivery::skipped("test"),
         );
@@ -340,7 +349,8 @@ mod tests {
                 result: format!(
                     "a result of {a} in {r} that is long enough to add up: {}",
                     "x".repeat(100)
-                ),
+                )
+                .into(),
             }),
             Delivery::skipped("test"),
         );

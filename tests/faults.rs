@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use onboarder::HandlerError;
-use onboarder::limits::{CUT_OFF, DEADLINE_REACHED, Limits};
-use onboarder::outcome::{Outcome, Step};
+use onboarder::aws_error::{CUT_OFF, CallError, DEADLINE_REACHED};
+use onboarder::limits::Limits;
+use onboarder::outcome::{Outcome, Reason, Step};
 use serde_json::{Value, json};
 use standin::{Chaos, Fault, FaultKind, Operation};
 use support::*;
@@ -132,9 +133,10 @@ async fn a_hung_endpoint_is_abandoned_at_the_timeouts() {
         else {
             panic!("{row:?}")
         };
+        let text = result.to_string();
         assert!(
-            result.starts_with("GetMembers failed: ") && result.contains("timeout"),
-            "{result}"
+            text.starts_with("GetMembers failed: ") && text.contains("timeout"),
+            "{text}"
         );
     }
     assert!(
@@ -183,7 +185,7 @@ async fn near_the_deadline_new_work_stops_and_the_report_still_goes() {
     assert_eq!(accounts.len(), 400, "every account has a row");
     let stopped = accounts
         .iter()
-        .filter(|r| matches!(&r.outcome, Outcome::Unprocessed { result, .. } if result == DEADLINE_REACHED || result == CUT_OFF))
+        .filter(|r| matches!(&r.outcome, Outcome::Unprocessed { result, .. } if [DEADLINE_REACHED, CUT_OFF].contains(&result.to_string().as_str())))
         .count();
     assert!(stopped > 0, "some work was left for the next invocation");
     assert!(response.report.sent);
@@ -233,13 +235,15 @@ async fn organizations_throttling_and_denial_are_reported_at_the_lookup_step() {
 
         assert_eq!(response.not_attempted.len(), 2);
         for row in &response.not_attempted {
-            assert_eq!(
-                row.outcome,
-                Outcome::Unprocessed {
-                    step: Step::Lookup,
-                    result: format!("{error}: {message}")
-                }
-            );
+            let Outcome::Unprocessed {
+                step: Step::Lookup,
+                result,
+            } = &row.outcome
+            else {
+                panic!("{row:?}")
+            };
+            assert_eq!(result.to_string(), format!("{error}: {message}"));
+            assert!(result.call_error().is_some_and(|e| e.is(error)));
         }
         assert!(
             world.standin.calls().is_empty(),
@@ -413,7 +417,7 @@ async fn a_hung_endpoint_against_a_twenty_second_deadline_still_reports_in_time(
             row.outcome,
             Outcome::Unprocessed {
                 step: Step::Check,
-                result: CUT_OFF.into()
+                result: Reason::call("GetMembers", CallError::CutOff)
             }
         );
     }

@@ -4,8 +4,8 @@
 mod support;
 
 use onboarder::HandlerError;
+use onboarder::outcome::{Administration, Service};
 use onboarder::outcome::{Outcome, Step};
-use onboarder::service::{Administration, Service};
 use serde_json::{Value, json};
 use standin::{Call, Fault, FaultKind, Operation, results};
 use support::*;
@@ -172,7 +172,10 @@ async fn the_manual_sample_uses_given_emails_and_looks_up_the_rest() {
     else {
         panic!("lookup row expected: {missing:?}")
     };
-    assert!(result.starts_with("AccountNotFoundException: "), "{result}");
+    assert!(
+        result.to_string().starts_with("AccountNotFoundException: "),
+        "{result}"
+    );
     assert!(
         !world
             .standin
@@ -396,7 +399,9 @@ async fn a_persistent_server_error_is_reported_and_the_other_region_completes() 
             panic!("invite row expected")
         };
         assert!(
-            result.starts_with("InviteMembers failed: InternalServerErrorException: "),
+            result
+                .to_string()
+                .starts_with("InviteMembers failed: InternalServerErrorException: "),
             "{result}"
         );
     }
@@ -476,6 +481,7 @@ async fn unprocessed_accounts_and_rejected_entries_are_reported_verbatim() {
     assert!(
         problem
             .reason
+            .to_string()
             .contains("no GuardDuty detector in eu-west-1"),
         "{problem:?}"
     );
@@ -542,7 +548,7 @@ async fn a_create_members_result_is_reported_verbatim() {
     else {
         panic!("create row expected: {response:?}")
     };
-    assert_eq!(result, results::MEMBER_OF_ITSELF);
+    assert_eq!(result.to_string(), results::MEMBER_OF_ITSELF);
     let (_, html) = the_email(&world).await;
     let text = text_of(&html);
     assert!(
@@ -606,15 +612,14 @@ async fn a_wrong_detector_id_is_reported_with_the_fix() {
     let problem = us.problem.as_ref().expect("us-east-1 is unusable");
     assert_eq!(problem.step, Step::Detector);
     assert_eq!(
-        problem.reason,
+        problem.reason.to_string(),
         format!(
             "DescribeOrganizationConfiguration failed: BadRequestException: {}",
             results::DETECTOR_NOT_OWNED
         )
     );
     assert!(
-        Service::GuardDuty
-            .result_action(problem.step, &problem.reason)
+        onboarder::service::result_action(Service::GuardDuty, problem.step, &problem.reason)
             .is_some_and(|a| a.contains("GUARDDUTY_DETECTOR_ID"))
     );
     assert_eq!(outcome_of(&response, EU, "222222222222"), &Outcome::Invited);

@@ -8,8 +8,8 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use onboarder::outcome::Service;
 use onboarder::outcome::{Outcome, Plan, RegionOutcome, Step};
-use onboarder::service::Service;
 use serde_json::{Value, json};
 use standin::{Call, Operation};
 use support::*;
@@ -179,7 +179,10 @@ async fn a_region_without_security_hub_is_reported_once() {
     assert_eq!(problem.step, Step::Check);
     assert_eq!(problem.accounts, 500);
     assert!(
-        problem.reason.contains("InvalidAccessException"),
+        problem
+            .reason
+            .to_string()
+            .contains("InvalidAccessException"),
         "{problem:?}"
     );
     assert!(off.accounts.is_empty(), "once, not once per account");
@@ -288,7 +291,7 @@ async fn invitations_are_accepted_through_the_member_role() {
                 panic!("{service:?} {region}: the refused role is reported at the accept step")
             };
             assert!(
-                result.contains(&format!(
+                result.to_string().contains(&format!(
                     "AssumeRole failed for arn:aws:iam::{refused}:role/{ROLE}: AccessDenied"
                 )),
                 "{result}"
@@ -600,11 +603,14 @@ async fn all_enabled_regions_skip_the_disabled_and_report_the_denied_once() {
     let denied = region_of(&run, Service::GuardDuty, "eu-south-1");
     let problem = denied.problem.as_ref().expect("reported");
     assert!(
-        problem.reason.contains("AccessDeniedException"),
+        problem.reason.to_string().contains("AccessDeniedException"),
         "{problem:?}"
     );
     assert!(
-        problem.reason.contains("service control policy"),
+        problem
+            .reason
+            .to_string()
+            .contains("service control policy"),
         "{problem:?}"
     );
     assert_eq!(problem.accounts, 2);
@@ -641,7 +647,10 @@ async fn all_enabled_regions_skip_the_disabled_and_report_the_denied_once() {
     let off = region_of(&run, Service::GuardDuty, "ap-east-1");
     let problem = off.problem.as_ref().expect("reported");
     assert!(
-        problem.reason.contains("UnrecognizedClientException"),
+        problem
+            .reason
+            .to_string()
+            .contains("UnrecognizedClientException"),
         "{problem:?}"
     );
     let action = run.response.regions[1].action.unwrap_or_default();

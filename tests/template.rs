@@ -1059,12 +1059,12 @@ enum Credentials {
 /// that calls an operation of one of these services, fail the scan with a message.
 const SDK_CALLERS: &[(&str, Credentials, &[Service])] = &[
     (
-        "src/service/guardduty.rs",
+        "src/service/guardduty/mod.rs",
         Credentials::Function,
         &[GUARDDUTY],
     ),
     (
-        "src/service/securityhub.rs",
+        "src/service/securityhub/mod.rs",
         Credentials::Function,
         &[SECURITY_HUB],
     ),
@@ -1073,9 +1073,14 @@ const SDK_CALLERS: &[(&str, Credentials, &[Service])] = &[
     ("src/member_role.rs", Credentials::Function, &[STS]),
     ("src/mail.rs", Credentials::Function, &[SES_V2]),
     (
-        "src/acceptance.rs",
+        "src/service/guardduty/member.rs",
         Credentials::Member,
-        &[GUARDDUTY, SECURITY_HUB],
+        &[GUARDDUTY],
+    ),
+    (
+        "src/service/securityhub/member.rs",
+        Credentials::Member,
+        &[SECURITY_HUB],
     ),
 ];
 

@@ -7,12 +7,14 @@
 //! Both stop at a byte budget, saying how many rows were left out: the CSV attachment has them.
 //! A dry run's plans are a section of the same shape, grouped by what would be done and why.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::markup::{escape, one_line};
-use super::rows::{Kind, Row, rows};
-use crate::outcome::{Outcome, RegionOutcome, Summary};
+use super::rows::{Kind, Row, Table};
+use crate::outcome::{Outcome, RegionOutcome};
+use crate::service;
 
 /// The most bytes of attention lines in the text part, and of rows in the HTML part.
 pub const TEXT_BUDGET: usize = 60_000;
@@ -52,14 +54,15 @@ struct Group<'a> {
     rows: Vec<Row<'a>>,
 }
 
-pub fn render(summary: &Summary) -> Attention {
+pub fn render(table: &Table<'_>) -> Attention {
+    let summary = table.summary;
     let mut out = Attention::default();
     let unusable: Vec<&RegionOutcome> = summary
         .regions
         .iter()
         .filter(|r| r.problem.is_some())
         .collect();
-    let groups = groups(summary, |r| r.outcome().needs_attention(), Row::action);
+    let groups = groups(table, |r| r.outcome().needs_attention(), Row::action);
     out.regions = unusable.len();
     out.rows = groups.iter().map(|g| g.rows.len()).sum();
     if out.rows == 0 && out.regions == 0 {
@@ -103,9 +106,9 @@ pub fn render(summary: &Summary) -> Attention {
 }
 
 /// A dry run's section: what a real run would do, grouped by what and why.
-pub fn plans(summary: &Summary) -> Attention {
+pub fn plans(table: &Table<'_>) -> Attention {
     let mut out = Attention::default();
-    let groups = groups(summary, |r| r.kind() == Kind::WouldDo, plan_of);
+    let groups = groups(table, |r| r.kind() == Kind::WouldDo, plan_of);
     out.rows = groups.iter().map(|g| g.rows.len()).sum();
     if out.rows == 0 {
         return out;
@@ -191,13 +194,13 @@ fn write_groups(out: &mut Attention, groups: &[Group<'_>], prefix: &str, what: &
 /// The rows `pick` picks, grouped by `key`, the largest group first (ties in order of first
 /// appearance).
 fn groups<'a>(
-    summary: &'a Summary,
+    table: &Table<'a>,
     pick: impl Fn(&Row<'a>) -> bool,
     key: impl Fn(&Row<'a>) -> Option<&'static str>,
 ) -> Vec<Group<'a>> {
     let mut groups: Vec<Group<'a>> = Vec::new();
     let mut index: HashMap<Option<&'static str>, usize> = HashMap::new();
-    for row in rows(summary).filter(|r| pick(r)) {
+    for row in table.iter().copied().filter(|r| pick(r)) {
         let key = key(&row);
         let i = *index.entry(key).or_insert_with(|| {
             groups.push(Group {
@@ -219,7 +222,7 @@ type SameButRegion<'a> = (
     &'a str,
     Option<&'a str>,
     Option<&'a str>,
-    Option<&'a str>,
+    Option<Cow<'a, str>>,
     &'a str,
 );
 
@@ -267,7 +270,7 @@ pub fn text_line(row: &Row<'_>) -> String {
         let _ = write!(line, " step={step}");
     }
     if let Some(result) = row.result() {
-        let _ = write!(line, " | result: {}", one_line(result));
+        let _ = write!(line, " | result: {}", one_line(&result));
     }
     if let Some(name) = &row.account.account_name {
         let _ = write!(line, " | name: {}", one_line(name));
@@ -291,7 +294,7 @@ fn html_row(merged: &Merged<'_>) -> String {
         row.service.map_or("", |s| s.name()),
         escape(&merged.regions.join(", ")),
         escape(&detail),
-        escape(row.result().unwrap_or("")),
+        escape(&row.result().unwrap_or_default()),
     )
 }
 
@@ -305,7 +308,7 @@ fn regions_skipped(out: &mut Attention, unusable: &[&RegionOutcome]) {
         let Some(problem) = &region.problem else {
             continue;
         };
-        let action = region.service.result_action(problem.step, &problem.reason);
+        let action = service::result_action(region.service, problem.step, &problem.reason);
         let _ = write!(
             out.text,
             "REGION_SKIPPED region={} service={} step={} accounts={} | result: {}",
@@ -313,7 +316,7 @@ fn regions_skipped(out: &mut Attention, unusable: &[&RegionOutcome]) {
             region.service.as_str(),
             problem.step.as_str(),
             problem.accounts,
-            one_line(&problem.reason)
+            one_line(&problem.reason.text())
         );
         if let Some(action) = action {
             let _ = write!(out.text, " | action: {action}");
@@ -327,7 +330,7 @@ fn regions_skipped(out: &mut Attention, unusable: &[&RegionOutcome]) {
             escape(&region.region),
             problem.accounts,
             problem.step.as_str(),
-            escape(&problem.reason),
+            escape(&problem.reason.text()),
             escape(action.unwrap_or("")),
         );
     }

@@ -14,8 +14,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use super::Attachment;
-use super::rows::{Row, rows};
-use crate::outcome::Summary;
+use super::rows::{Row, Table};
+use crate::service;
 
 /// The columns, in order.
 pub const HEADER: [&str; 9] = [
@@ -59,7 +59,8 @@ fn outcome(row: &Row<'_>) -> String {
 
 /// Hands each record of the table to `emit`, in order: the header, the service-regions that
 /// could not be used, then account by account.
-fn write_table(summary: &Summary, emit: &mut dyn FnMut(&str)) {
+fn write_table(table: &Table<'_>, emit: &mut dyn FnMut(&str)) {
+    let summary = table.summary;
     let mut line = String::new();
     record(&mut line, &HEADER);
     emit(&line);
@@ -76,10 +77,8 @@ fn write_table(summary: &Summary, emit: &mut dyn FnMut(&str)) {
                     "region_skipped",
                     "",
                     problem.step.as_str(),
-                    &problem.reason,
-                    region
-                        .service
-                        .result_action(problem.step, &problem.reason)
+                    &problem.reason.text(),
+                    service::result_action(region.service, problem.step, &problem.reason)
                         .unwrap_or(""),
                 ],
             );
@@ -90,7 +89,7 @@ fn write_table(summary: &Summary, emit: &mut dyn FnMut(&str)) {
     // large table compress to a few bytes a row.
     let mut order: Vec<&str> = Vec::new();
     let mut by_account: HashMap<&str, Vec<Row<'_>>> = HashMap::new();
-    for row in rows(summary) {
+    for row in table.iter().copied() {
         let id = row.account.account_id.as_str();
         by_account
             .entry(id)
@@ -114,7 +113,7 @@ fn write_table(summary: &Summary, emit: &mut dyn FnMut(&str)) {
                 &outcome(&row),
                 row.status().unwrap_or(""),
                 row.step().unwrap_or(""),
-                row.result().unwrap_or(""),
+                &row.result().unwrap_or_default(),
                 row.action().unwrap_or(""),
             ],
         );
@@ -123,9 +122,9 @@ fn write_table(summary: &Summary, emit: &mut dyn FnMut(&str)) {
 }
 
 /// The table as CSV text.
-pub fn table(summary: &Summary) -> String {
+pub fn table(table: &Table<'_>) -> String {
     let mut out = String::new();
-    write_table(summary, &mut |line| out.push_str(line));
+    write_table(table, &mut |line| out.push_str(line));
     out
 }
 
@@ -162,10 +161,10 @@ fn plain(text: String) -> Attachment {
 }
 
 /// The table as an attachment: plain CSV, or gzip-compressed past [`PLAIN_UP_TO`] bytes.
-pub fn attachment(summary: &Summary) -> Attachment {
+pub fn attachment(rows: &Table<'_>) -> Attachment {
     let mut sink = Sink::Plain(String::new());
     let mut failed = false;
-    write_table(summary, &mut |line| {
+    write_table(rows, &mut |line| {
         failed = failed || sink.push(line).is_err();
     });
     let finished = match sink {
@@ -179,7 +178,7 @@ pub fn attachment(summary: &Summary) -> Attachment {
             data,
         },
         // Compressing into memory cannot fail; if it ever did, the plain table is still sent.
-        _ => plain(table(summary)),
+        _ => plain(table(rows)),
     }
 }
 

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::markup::{escape, one_line, short};
-use super::rows::{Kind, rows};
-use crate::outcome::Summary;
+use super::rows::{Kind, Table};
+use crate::outcome::Service;
 
 /// Up to this many accounts, every account is listed.
 pub const LIST_ALL_UP_TO: usize = 200;
@@ -60,13 +60,14 @@ impl Line<'_> {
 /// A cell's style beside its colours: short, since a large report has many cells.
 const CELL: &str = "text-align:center;font-family:monospace";
 
-pub fn render(summary: &Summary) -> Glance {
+pub fn render(table: &Table<'_>) -> Glance {
+    let summary = table.summary;
     let columns: Vec<String> = summary
         .regions
         .iter()
         .map(|r| format!("{} {}", r.service.name(), r.region))
         .collect();
-    let lines = lines(summary);
+    let lines = lines(table);
     let mut out = Glance::default();
     let list_all = lines.len() <= LIST_ALL_UP_TO;
 
@@ -167,17 +168,18 @@ pub fn render(summary: &Summary) -> Glance {
 }
 
 /// Every account, in the order it first appears, with its cell in each column.
-fn lines(summary: &Summary) -> Vec<Line<'_>> {
+fn lines<'a>(table: &Table<'a>) -> Vec<Line<'a>> {
+    let summary = table.summary;
     let mut lines: Vec<Line<'_>> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
-    let columns: HashMap<(Option<crate::service::Service>, &str), usize> = summary
+    let columns: HashMap<(Option<Service>, &str), usize> = summary
         .regions
         .iter()
         .enumerate()
         .map(|(i, r)| ((Some(r.service), r.region.as_str()), i))
         .collect();
     let width = summary.regions.len();
-    for row in rows(summary) {
+    for row in table.iter() {
         let id = row.account.account_id.as_str();
         let i = *index.entry(id).or_insert_with(|| {
             lines.push(Line {

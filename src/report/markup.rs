@@ -1,6 +1,6 @@
 //! Untrusted text made safe for the report: one printable line, and HTML-escaped.
 
-use crate::event::printable;
+use crate::text::printable;
 
 /// One line's worth of untrusted text: control characters escaped, length bounded.
 pub fn one_line(value: &str) -> String {

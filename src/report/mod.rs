@@ -17,9 +17,10 @@ pub mod rows;
 
 use std::fmt::Write;
 
+use crate::outcome::Service;
 use crate::outcome::{Counts, Summary};
-use crate::service::Service;
 use markup::escape;
+use rows::Table;
 
 /// A rendered report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,9 +180,10 @@ fn notes(summary: &Summary) -> Vec<String> {
 pub fn render(summary: &Summary) -> Report {
     let subject = subject(summary);
     let counts = summary.counts();
-    let attention = attention::render(summary);
-    let plans = attention::plans(summary);
-    let glance = glance::render(summary);
+    let table = Table::new(summary);
+    let attention = attention::render(&table);
+    let plans = attention::plans(&table);
+    let glance = glance::render(&table);
     let notes = notes(summary);
     let event_id = summary.event_id.as_deref().unwrap_or("none");
     let trigger = format!(
@@ -191,7 +193,7 @@ pub fn render(summary: &Summary) -> Report {
     );
     let cut =
         attention.text_omitted + attention.html_omitted + glance.unlisted + glance.omitted > 0;
-    let attachment = cut.then(|| csv::attachment(summary));
+    let attachment = cut.then(|| csv::attachment(&table));
 
     let mut text = String::new();
     let _ = writeln!(text, "{subject}");

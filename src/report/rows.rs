@@ -1,10 +1,13 @@
-//! The report's rows: a run's [`Summary`] flattened to one row per account, service and region
-//! (accounts stopped before any region have one row, region `all`), each classified for the
-//! glance view and given its suggested action by its service.
+//! The report's rows, derived once per rendering: a run's [`Summary`] flattened to one row per
+//! account, service and region (accounts stopped before any region have one row, region `all`),
+//! each classified for the glance view and given its suggested action by its service. Every view
+//! (attention, glance, CSV, the response) renders from one [`Table`].
+
+use std::borrow::Cow;
 
 use crate::advice;
-use crate::outcome::{AccountOutcome, Outcome, RegionOutcome, Summary};
-use crate::service::{ENABLED, INVITED, Service};
+use crate::outcome::{AccountOutcome, MemberStatus, Outcome, RegionOutcome, Service, Summary};
+use crate::service;
 
 /// What a row means at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,6 +78,32 @@ impl Kind {
     ];
 }
 
+/// Every row of a run, derived once.
+#[derive(Debug)]
+pub struct Table<'a> {
+    pub summary: &'a Summary,
+    pub rows: Vec<Row<'a>>,
+}
+
+impl<'a> Table<'a> {
+    /// Every row, before any region first, then each service-region's in order.
+    pub fn new(summary: &'a Summary) -> Table<'a> {
+        let before = summary
+            .not_attempted
+            .iter()
+            .map(|account| Row::new(account, None, "all"));
+        let regions = summary.regions.iter().flat_map(region_rows);
+        Table {
+            summary,
+            rows: before.chain(regions).collect(),
+        }
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Row<'a>> {
+        self.rows.iter()
+    }
+}
+
 /// One account in one service-region, or before any region.
 #[derive(Debug, Clone, Copy)]
 pub struct Row<'a> {
@@ -83,15 +112,27 @@ pub struct Row<'a> {
     pub service: Option<Service>,
     /// `all` before any region.
     pub region: &'a str,
+    kind: Kind,
+    action: Option<&'static str>,
 }
 
 impl<'a> Row<'a> {
+    fn new(account: &'a AccountOutcome, service: Option<Service>, region: &'a str) -> Row<'a> {
+        Row {
+            account,
+            service,
+            region,
+            kind: kind(&account.outcome),
+            action: action(&account.outcome, service),
+        }
+    }
+
     pub fn outcome(&self) -> &'a Outcome {
         &self.account.outcome
     }
 
     pub fn kind(&self) -> Kind {
-        kind(self.outcome())
+        self.kind
     }
 
     /// The outcome's name in the CSV and the text lines.
@@ -117,8 +158,10 @@ impl<'a> Row<'a> {
 
     pub fn status(&self) -> Option<&'a str> {
         match self.outcome() {
-            Outcome::AlreadyMember { status } | Outcome::NeedsAction { status } => Some(status),
-            Outcome::WouldDo { status, .. } => status.as_deref(),
+            Outcome::AlreadyMember { status } | Outcome::NeedsAction { status } => {
+                Some(status.as_str())
+            }
+            Outcome::WouldDo { status, .. } => status.as_ref().map(MemberStatus::as_str),
             _ => None,
         }
     }
@@ -131,30 +174,36 @@ impl<'a> Row<'a> {
         }
     }
 
-    /// The service's result verbatim; for a dry run, what would be done and why.
-    pub fn result(&self) -> Option<&'a str> {
+    /// The service's result verbatim, or why the account was not processed; for a dry run,
+    /// what would be done and why.
+    pub fn result(&self) -> Option<Cow<'a, str>> {
         match self.outcome() {
-            Outcome::Unprocessed { result, .. } => Some(result),
-            Outcome::WouldDo { plan, accept, .. } => Some(plan.explain(*accept)),
+            Outcome::Unprocessed { result, .. } => Some(result.text()),
+            Outcome::WouldDo { plan, accept, .. } => Some(Cow::Borrowed(plan.explain(*accept))),
             _ => None,
         }
     }
 
     /// What to do: the service's words where there is a service, else the common ones.
     pub fn action(&self) -> Option<&'static str> {
-        match (self.outcome(), self.service) {
-            (Outcome::Unprocessed { step, result }, Some(service)) => {
-                service.result_action(*step, result)
-            }
-            (Outcome::Unprocessed { step, result }, None) => advice::result_action(*step, result),
-            (Outcome::NeedsAction { status }, Some(service)) => Some(
-                service
-                    .status_action(status)
-                    .unwrap_or_else(|| service.unknown_status_action()),
-            ),
-            (Outcome::AlreadyMember { status }, Some(service)) => service.status_action(status),
-            _ => None,
+        self.action
+    }
+}
+
+fn action(outcome: &Outcome, service: Option<Service>) -> Option<&'static str> {
+    match (outcome, service) {
+        (Outcome::Unprocessed { step, result }, Some(service)) => {
+            service::result_action(service, *step, result)
         }
+        (Outcome::Unprocessed { step, result }, None) => advice::result_action(*step, result),
+        (Outcome::NeedsAction { status }, Some(service)) => Some(
+            service::status_action(service, status)
+                .unwrap_or_else(|| service::unknown_status_action(service)),
+        ),
+        (Outcome::AlreadyMember { status }, Some(service)) => {
+            service::status_action(service, status)
+        }
+        _ => None,
     }
 }
 
@@ -162,8 +211,9 @@ impl<'a> Row<'a> {
 pub fn kind(outcome: &Outcome) -> Kind {
     match outcome {
         Outcome::EnabledByOrganization | Outcome::Accepted => Kind::Enabled,
-        Outcome::AlreadyMember { status } if status.eq_ignore_ascii_case(ENABLED) => Kind::Enabled,
-        Outcome::AlreadyMember { status } if status.eq_ignore_ascii_case(INVITED) => Kind::Invited,
+        Outcome::AlreadyMember {
+            status: MemberStatus::Enabled,
+        } => Kind::Enabled,
         Outcome::AlreadyMember { .. } | Outcome::Invited => Kind::Invited,
         Outcome::WouldDo { .. } => Kind::WouldDo,
         Outcome::NeedsAction { .. } => Kind::NeedsAction,
@@ -171,21 +221,9 @@ pub fn kind(outcome: &Outcome) -> Kind {
     }
 }
 
-/// Every row, before any region first, then each service-region's in order.
-pub fn rows(summary: &Summary) -> impl Iterator<Item = Row<'_>> {
-    let before = summary.not_attempted.iter().map(|account| Row {
-        account,
-        service: None,
-        region: "all",
-    });
-    let regions = summary.regions.iter().flat_map(region_rows);
-    before.chain(regions)
-}
-
 fn region_rows(region: &RegionOutcome) -> impl Iterator<Item = Row<'_>> {
-    region.accounts.iter().map(move |account| Row {
-        account,
-        service: Some(region.service),
-        region: &region.region,
-    })
+    region
+        .accounts
+        .iter()
+        .map(move |account| Row::new(account, Some(region.service), &region.region))
 }

@@ -7,7 +7,8 @@ use std::io::Read;
 use scraper::{Html, Selector};
 
 use super::*;
-use crate::outcome::{AccountOutcome, Outcome, Plan, RegionOutcome, RegionProblem, Step};
+use crate::aws_error::{AwsError, CallError};
+use crate::outcome::{AccountOutcome, Outcome, Plan, Reason, RegionOutcome, RegionProblem, Step};
 
 const ALREADY_INVITED: &str = "The request is rejected because the current account has already invited or is already the GuardDuty master of the given member account ID.";
 
@@ -40,12 +41,17 @@ fn summary() -> Summary {
             AccountOutcome::unprocessed(
                 "12345",
                 Step::Validate,
-                "the account id must be exactly 12 digits; it has 5 characters",
+                Reason::Invalid(
+                    "the account id must be exactly 12 digits; it has 5 characters".into(),
+                ),
             ),
             AccountOutcome::unprocessed(
                 "555555555555",
                 Step::Lookup,
-                "AccountNotFoundException: You specified an account that doesn't exist.",
+                Reason::Lookup(CallError::Failed(AwsError::service(
+                    "AccountNotFoundException",
+                    Some("You specified an account that doesn't exist."),
+                ))),
             ),
         ],
         regions: vec![
@@ -61,14 +67,20 @@ fn summary() -> Summary {
                             status: "Enabled".into(),
                         },
                     },
-                    AccountOutcome::unprocessed("444444444444", Step::Invite, ALREADY_INVITED),
+                    AccountOutcome::unprocessed(
+                        "444444444444",
+                        Step::Invite,
+                        ALREADY_INVITED.into(),
+                    ),
                 ],
             ),
             RegionOutcome {
                 detector_id: None,
                 problem: Some(RegionProblem {
                     step: Step::Detector,
-                    reason: "there is no GuardDuty detector in eu-west-1: enable GuardDuty".into(),
+                    reason: Reason::NoDetector {
+                        region: "eu-west-1".into(),
+                    },
                     accounts: 3,
                 }),
                 ..region(Service::GuardDuty, "eu-west-1", Vec::new())
@@ -156,7 +168,7 @@ fn what_needs_a_person_comes_before_the_glance_view_grouped_by_what_to_do() {
         &"NEEDS_ACTION account=444444444444 region=us-east-1 service=securityhub status=Resigned"
     ));
     assert!(lines.contains(&"UNPROCESSED account=555555555555 region=all step=lookup | result: AccountNotFoundException: You specified an account that doesn't exist."));
-    assert!(lines.iter().any(|l| l.starts_with("REGION_SKIPPED region=eu-west-1 service=guardduty step=detector accounts=3 | result: there is no GuardDuty detector")));
+    assert!(lines.iter().any(|l| l.starts_with("REGION_SKIPPED region=eu-west-1 service=guardduty step=detector accounts=3 | result: there is no GuardDuty detector") && l.contains("| action: Enable GuardDuty in this region")));
     assert!(
         report.attachment.is_none(),
         "a small report lists everything"
@@ -357,8 +369,13 @@ fn organisation(accounts: usize) -> Summary {
                     outcome: match (r, a) {
                         (5, _) => Outcome::Unprocessed {
                             step: Step::Invite,
-                            result: "InviteMembers failed: TooManyRequestsException: Rate exceeded"
-                                .into(),
+                            result: Reason::call(
+                                "InviteMembers",
+                                CallError::Failed(AwsError::service(
+                                    "TooManyRequestsException",
+                                    Some("Rate exceeded"),
+                                )),
+                            ),
                         },
                         (_, a) if a % 100 == 7 && service == Service::GuardDuty => {
                             Outcome::NeedsAction {
@@ -443,9 +460,13 @@ fn a_thousand_accounts_with_a_few_failures_show_the_failures_first() {
                 if region.region == "eu-west-2" && region.service == Service::GuardDuty && a < 3 {
                     Outcome::Unprocessed {
                         step: Step::Create,
-                        result:
-                            "CreateMembers failed: InternalServerErrorException: internal error"
-                                .into(),
+                        result: Reason::call(
+                            "CreateMembers",
+                            CallError::Failed(AwsError::service(
+                                "InternalServerErrorException",
+                                Some("internal error"),
+                            )),
+                        ),
                     }
                 } else {
                     Outcome::Invited
@@ -503,13 +524,16 @@ fn one_new_account_is_a_short_email() {
 #[test]
 fn the_attachment_is_the_table_plain_when_small_and_gzip_past_the_threshold() {
     let small = summary();
-    let plain = csv::attachment(&small);
+    let plain = csv::attachment(&rows::Table::new(&small));
     assert_eq!(plain.file_name, "onboarding-report.csv");
-    assert_eq!(plain.data, csv::table(&small).into_bytes());
+    assert_eq!(
+        plain.data,
+        csv::table(&rows::Table::new(&small)).into_bytes()
+    );
     let large = organisation(300);
-    let table = csv::table(&large);
+    let table = csv::table(&rows::Table::new(&large));
     assert!(table.len() > csv::PLAIN_UP_TO, "{} bytes", table.len());
-    let gzip = csv::attachment(&large);
+    let gzip = csv::attachment(&rows::Table::new(&large));
     assert_eq!(gzip.file_name, "onboarding-report.csv.gz");
     assert_eq!(
         gunzip(&gzip.data),

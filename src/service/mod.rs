@@ -2,128 +2,87 @@
 //! onboarding flow in [`crate::pipeline`] is written once.
 //!
 //! **An enum, not a trait.** The set is closed (two AWS services), so [`MemberService`] has one
-//! variant per service, each wrapping that service's client and settings, and every method
-//! matches on the variant: static dispatch, no boxed futures, no extra crate, and an exhaustive
-//! `match` makes both adapters change together. An adapter owns its service: its calls, its
-//! status names, its result texts and the actions suggested for them. The pipeline owns the flow
-//! and the report renders what the pipeline returns, asking [`Service`] for the words.
+//! variant per service, each wrapping that service's client and settings in one region, and every
+//! method matches on the variant: static dispatch, no boxed futures, no extra crate, and an
+//! exhaustive `match` makes both adapters change together. An adapter owns its service on both
+//! sides: the administrator's calls, accepting the invitation in a member account (with the
+//! member's credentials), its status names and result texts parsed into [`crate::outcome`]'s
+//! types, and the actions suggested for them. The pipeline owns the flow, and the report renders
+//! what the pipeline returns, asking the adapters here for the words.
 
 pub mod guardduty;
 pub mod securityhub;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use aws_config::SdkConfig;
+use aws_sdk_guardduty::config::Credentials;
 
 use crate::advice;
-use crate::limits::{CallError, Deadline};
+use crate::aws_error::CallError;
+use crate::config::Region;
+use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{Outcome, Step};
+use crate::outcome::{Administration, MemberStatus, Reason, Service, Step};
 
-/// The most accounts one member-API call takes.
+/// The most accounts one member-API call takes (`CreateMembers`, `InviteMembers` and
+/// `GetMembers` take at most 50 account ids in both services' API references).
 pub const MAX_BATCH: usize = 50;
-
-/// A member's relationship status: never invited.
-pub const CREATED: &str = "Created";
-/// Monitored: the member's findings reach the administrator.
-pub const ENABLED: &str = "Enabled";
-/// The invitation is pending.
-pub const INVITED: &str = "Invited";
 
 /// Splits a list into API-sized batches.
 pub fn batches<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
     items.chunks(MAX_BATCH)
 }
 
-/// What a member's status means: monitored or invited needs no one; any other status that is
-/// past `Created` is a member nobody monitors, and someone has to act.
-pub fn settled(status: &str) -> Outcome {
-    if status.eq_ignore_ascii_case(ENABLED) || status.eq_ignore_ascii_case(INVITED) {
-        Outcome::AlreadyMember {
-            status: status.to_owned(),
-        }
-    } else {
-        Outcome::NeedsAction {
-            status: status.to_owned(),
-        }
-    }
-}
-
-/// Which service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Service {
-    #[serde(rename = "guardduty")]
-    GuardDuty,
-    #[serde(rename = "securityhub")]
-    SecurityHub,
-}
-
-impl Service {
-    /// The service's name, as people read it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::GuardDuty => "GuardDuty",
-            Service::SecurityHub => "Security Hub",
-        }
-    }
-
-    /// The short form used in one-line report entries and the JSON response.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::GuardDuty => "guardduty",
-            Service::SecurityHub => "securityhub",
-        }
-    }
-
-    /// What to do about an unprocessed result of this service, where the result is known.
-    pub fn result_action(self, step: Step, result: &str) -> Option<&'static str> {
-        let specific = match self {
-            Service::GuardDuty => guardduty::result_action(result),
-            Service::SecurityHub => securityhub::result_action(result),
-        };
-        specific.or_else(|| advice::result_action(step, result))
-    }
-
-    /// What to do about a member in this status, where something is to be done.
-    pub fn status_action(self, status: &str) -> Option<&'static str> {
-        match self {
-            Service::GuardDuty => guardduty::status_action(status),
-            Service::SecurityHub => securityhub::status_action(status),
-        }
-    }
-
-    /// What to do about a status that needs action but that this version does not know.
-    pub fn unknown_status_action(self) -> &'static str {
-        match self {
-            Service::GuardDuty => guardduty::UNKNOWN_STATUS_ACTION,
-            Service::SecurityHub => securityhub::UNKNOWN_STATUS_ACTION,
-        }
-    }
-}
-
-/// How this account administers a service's members in a region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Administration {
-    /// The organisation's delegated administrator: `CreateMembers` associates organisation
-    /// accounts directly; accounts outside the organisation are still invited.
-    DelegatedAdministrator,
-    /// An administrator by invitation: every member is invited.
-    Invitation,
-    /// Not known: statuses are re-read after creating, which is right in both modes.
-    Unknown,
+/// An account a call did not process (`UnprocessedAccounts`): the service's result verbatim,
+/// and whether it only means that another run got there first ("already a member", "already
+/// invited"), as the adapter reads its service's texts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub account_id: String,
+    pub result: String,
+    pub race: bool,
 }
 
 /// A region where the service cannot be used: why, at which step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unusable {
     pub step: Step,
-    pub reason: String,
+    pub reason: Reason,
 }
 
-/// `(account id, result)` for each account a call did not process.
-pub type Refused = Vec<(String, String)>;
+/// Each region's clients, built once at cold start and kept with what they learn (the paces,
+/// the administration mode).
+pub struct RegionClients {
+    pub region: Region,
+    pub guardduty: guardduty::Clients,
+    /// With Security Hub on.
+    pub security_hub: Option<securityhub::Clients>,
+}
+
+impl RegionClients {
+    /// The clients of one region: GuardDuty's, and Security Hub's when it is on. `attempts`
+    /// bounds every call's attempts.
+    pub fn new(sdk: &SdkConfig, region: &Region, security_hub: bool, attempts: u32) -> Self {
+        RegionClients {
+            region: region.clone(),
+            guardduty: guardduty::Clients::new(sdk, region, attempts),
+            security_hub: security_hub.then(|| securityhub::Clients::new(sdk, region, attempts)),
+        }
+    }
+}
+
+/// What every adapter of a run shares.
+#[derive(Clone, Copy)]
+pub struct Settings<'a> {
+    /// The SDK configuration member-account clients are built from.
+    pub sdk: &'a SdkConfig,
+    /// GuardDuty detector ids given in the configuration, by region.
+    pub detectors: &'a BTreeMap<Region, String>,
+    pub invitation: guardduty::Invitation<'a>,
+    /// What was learnt of GuardDuty's administration per region, for the life of the process.
+    pub administrations: &'a guardduty::Administrations,
+}
 
 /// One service in one region, ready for the pipeline.
 pub enum MemberService<'a> {
@@ -131,11 +90,37 @@ pub enum MemberService<'a> {
     SecurityHub(securityhub::Admin<'a>),
 }
 
+impl<'a> MemberService<'a> {
+    /// Every service of a region that is on, administrator side.
+    pub fn of_region(clients: &'a RegionClients, settings: Settings<'a>) -> Vec<MemberService<'a>> {
+        let mut services = vec![MemberService::GuardDuty(guardduty::Admin::new(
+            &clients.region,
+            &clients.guardduty,
+            settings,
+        ))];
+        if let Some(security_hub) = &clients.security_hub {
+            services.push(MemberService::SecurityHub(securityhub::Admin::new(
+                &clients.region,
+                security_hub,
+                settings,
+            )));
+        }
+        services
+    }
+}
+
 impl MemberService<'_> {
     pub fn service(&self) -> Service {
         match self {
             MemberService::GuardDuty(_) => Service::GuardDuty,
             MemberService::SecurityHub(_) => Service::SecurityHub,
+        }
+    }
+
+    pub fn region(&self) -> &Region {
+        match self {
+            MemberService::GuardDuty(gd) => gd.region,
+            MemberService::SecurityHub(sh) => sh.region,
         }
     }
 
@@ -160,7 +145,7 @@ impl MemberService<'_> {
         &self,
         deadline: Deadline,
         batch: &[&str],
-    ) -> Result<HashMap<String, String>, CallError> {
+    ) -> Result<HashMap<String, MemberStatus>, CallError> {
         match self {
             MemberService::GuardDuty(gd) => gd.statuses(deadline, batch).await,
             MemberService::SecurityHub(sh) => sh.statuses(deadline, batch).await,
@@ -172,39 +157,34 @@ impl MemberService<'_> {
     pub async fn list_members(
         &self,
         deadline: Deadline,
-    ) -> Result<HashMap<String, String>, CallError> {
+    ) -> Result<HashMap<String, MemberStatus>, CallError> {
         match self {
             MemberService::GuardDuty(gd) => gd.list_members(deadline).await,
             MemberService::SecurityHub(sh) => sh.list_members(deadline).await,
         }
     }
 
-    /// `CreateMembers` for one batch; the accounts it did not process, with its result.
+    /// `CreateMembers` for one batch; the accounts it did not process.
     pub async fn create(
         &self,
         deadline: Deadline,
         batch: &[&MemberAccount],
-    ) -> Result<Refused, CallError> {
+    ) -> Result<Vec<Refusal>, CallError> {
         match self {
             MemberService::GuardDuty(gd) => gd.create(deadline, batch).await,
             MemberService::SecurityHub(sh) => sh.create(deadline, batch).await,
         }
     }
 
-    /// `InviteMembers` for one batch; the accounts it did not process, with its result.
-    pub async fn invite(&self, deadline: Deadline, batch: &[&str]) -> Result<Refused, CallError> {
+    /// `InviteMembers` for one batch; the accounts it did not process.
+    pub async fn invite(
+        &self,
+        deadline: Deadline,
+        batch: &[&str],
+    ) -> Result<Vec<Refusal>, CallError> {
         match self {
             MemberService::GuardDuty(gd) => gd.invite(deadline, batch).await,
             MemberService::SecurityHub(sh) => sh.invite(deadline, batch).await,
-        }
-    }
-
-    /// Whether a per-account result only means another run got there first ("already a
-    /// member", "already invited"): the member's status is then read again.
-    pub fn is_race(&self, step: Step, result: &str) -> bool {
-        match self {
-            MemberService::GuardDuty(_) => guardduty::is_race(step, result),
-            MemberService::SecurityHub(_) => securityhub::is_race(step, result),
         }
     }
 
@@ -214,6 +194,59 @@ impl MemberService<'_> {
             gd.learn(administration);
         }
     }
+
+    /// The member side: accepts `administrator`'s invitation in the member account whose
+    /// `credentials` are given, in this service and region (enabling the service there first
+    /// where it is off).
+    pub async fn accept(
+        &self,
+        credentials: Credentials,
+        administrator: &str,
+        deadline: Deadline,
+    ) -> Result<(), Reason> {
+        match self {
+            MemberService::GuardDuty(gd) => gd.accept(credentials, administrator, deadline).await,
+            MemberService::SecurityHub(sh) => sh.accept(credentials, administrator, deadline).await,
+        }
+    }
+}
+
+/// What to do about an unprocessed row of a service, where the reason is a known one: the
+/// service's own words first, then those common to every AWS service.
+pub fn result_action(service: Service, step: Step, reason: &Reason) -> Option<&'static str> {
+    let specific = match service {
+        Service::GuardDuty => guardduty::result_action(reason),
+        Service::SecurityHub => securityhub::result_action(reason),
+    };
+    specific.or_else(|| advice::result_action(step, reason))
+}
+
+/// What to do about a member in this status, where something is to be done.
+pub fn status_action(service: Service, status: &MemberStatus) -> Option<&'static str> {
+    match service {
+        Service::GuardDuty => guardduty::status_action(status),
+        Service::SecurityHub => securityhub::status_action(status),
+    }
+}
+
+/// What to do about a status that needs action but that this version does not know.
+pub fn unknown_status_action(service: Service) -> &'static str {
+    match service {
+        Service::GuardDuty => guardduty::UNKNOWN_STATUS_ACTION,
+        Service::SecurityHub => securityhub::UNKNOWN_STATUS_ACTION,
+    }
+}
+
+/// The member side's invitation id from `administrator`, among a member's invitations, each given
+/// as (inviting account, invitation id).
+fn invitation_from<'i>(
+    invitations: impl IntoIterator<Item = (Option<&'i str>, Option<&'i str>)>,
+    administrator: &str,
+) -> Option<String> {
+    invitations
+        .into_iter()
+        .find(|(account, _)| *account == Some(administrator))
+        .and_then(|(_, id)| id.map(str::to_owned))
 }
 
 #[cfg(test)]
@@ -237,26 +270,16 @@ mod tests {
     }
 
     #[test]
-    fn only_invited_and_enabled_members_need_no_one() {
-        for status in ["Enabled", "Invited", "enabled", "ENABLED"] {
-            assert!(!settled(status).needs_attention(), "{status}");
-        }
-        for status in [
-            "EmailVerificationFailed",
-            "EmailVerificationInProgress",
-            "Resigned",
-            "Removed",
-            "Disabled",
-            "Deleted",
-            "AccountSuspended",
-            "SomethingNew",
-        ] {
-            assert_eq!(
-                settled(status),
-                Outcome::NeedsAction {
-                    status: status.into()
-                }
-            );
-        }
+    fn the_administrators_invitation_is_told_apart_from_others() {
+        let invitations = [
+            (Some("111111111111"), Some("other")),
+            (None, Some("no-account")),
+            (Some("999999999999"), Some("ours")),
+        ];
+        assert_eq!(
+            invitation_from(invitations, "999999999999").as_deref(),
+            Some("ours")
+        );
+        assert_eq!(invitation_from(invitations, "222222222222"), None);
     }
 }

@@ -1,7 +1,8 @@
 //! The GuardDuty adapter, administrator side: find the region's detector, learn whether this
 //! account is the organisation's delegated administrator there, and the member calls
-//! (`GetMembers`, `ListMembers`, `CreateMembers`, `InviteMembers` with the operator's message),
-//! with GuardDuty's status names, result texts and suggested actions.
+//! (`GetMembers`, `ListMembers`, `CreateMembers`, `InviteMembers` with the operator's message);
+//! the member side, accepting the administrator's invitation in a member account; and GuardDuty's
+//! status names, result texts and suggested actions.
 //!
 //! **Organisation-managed members.** As the organisation's delegated administrator,
 //! `CreateMembers` associates an organisation account directly (it becomes `Enabled`), and
@@ -12,22 +13,26 @@
 //! (or a region whose mode could not be learnt) re-reads after creating, and that re-read replaces
 //! the invitation call for organisation accounts.
 
+mod member;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use aws_config::SdkConfig;
 use aws_sdk_guardduty::Client;
-use aws_sdk_guardduty::types::AccountDetail;
+use aws_sdk_guardduty::config::Credentials;
+use aws_sdk_guardduty::types::{AccountDetail, UnprocessedAccount};
 use tracing::{info, warn};
 
-use super::{Administration, MAX_BATCH, Refused, Unusable};
-use crate::account::redact_emails;
+use super::{MAX_BATCH, Refusal, Settings, Unusable};
 use crate::advice;
+use crate::aws_error::CallError;
 use crate::config::Region;
-use crate::limits::{CallError, Deadline};
+use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::Step;
-use crate::pace::Paces;
-use crate::paging;
+use crate::outcome::{Administration, MemberStatus, Reason, Step};
+use crate::pace::{Pace, Paces, ThrottlesArePaced};
+use crate::text::redact_emails;
 
 /// The operations sent, each paced on its own: GuardDuty documents no rate for them, so their
 /// paces start unpaced and learn from throttling. Every operation of the client is here: the
@@ -71,16 +76,61 @@ impl Administrations {
     }
 }
 
-/// GuardDuty in one region, for the administrator.
+/// GuardDuty's client in one region and the paces of its operations, built once at cold start.
+/// Its throttled answers are not retried by the SDK but sent again through the operation's pace
+/// ([`crate::pace`]).
+pub struct Clients {
+    client: Client,
+    paces: Paces,
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig, region: &Region, attempts: u32) -> Clients {
+        let client = Client::from_conf(
+            aws_sdk_guardduty::config::Builder::from(sdk)
+                .region(aws_sdk_guardduty::config::Region::new(
+                    region.as_str().to_owned(),
+                ))
+                .retry_classifier(ThrottlesArePaced)
+                .interceptor(ThrottlesArePaced)
+                .build(),
+        );
+        let paces = Paces::new(
+            "GuardDuty",
+            region.as_str(),
+            OPERATIONS,
+            Pace::unknown,
+            attempts,
+        );
+        Clients { client, paces }
+    }
+}
+
+/// GuardDuty in one region: the administrator's side, and the way into its members.
 pub struct Admin<'a> {
-    pub client: &'a Client,
-    pub region: &'a Region,
+    pub(super) region: &'a Region,
+    client: &'a Client,
+    paces: &'a Paces,
     /// The detector given in the configuration, else the one discovered by `prepare`.
-    pub detector: Option<String>,
-    pub administrations: &'a Administrations,
-    pub invitation: Invitation<'a>,
-    /// The region's paces for the member operations ([`OPERATIONS`]).
-    pub paces: &'a Paces,
+    detector: Option<String>,
+    administrations: &'a Administrations,
+    invitation: Invitation<'a>,
+    /// What member-account clients are built from.
+    sdk: &'a SdkConfig,
+}
+
+impl<'a> Admin<'a> {
+    pub fn new(region: &'a Region, clients: &'a Clients, settings: Settings<'a>) -> Admin<'a> {
+        Admin {
+            region,
+            client: &clients.client,
+            paces: &clients.paces,
+            detector: settings.detectors.get(region).cloned(),
+            administrations: settings.administrations,
+            invitation: settings.invitation,
+            sdk: settings.sdk,
+        }
+    }
 }
 
 impl Admin<'_> {
@@ -106,14 +156,20 @@ impl Admin<'_> {
                     self.client.list_detectors().send()
                 })
                 .await
-                .map_err(|e| Unusable {
+                .map_err(|error| Unusable {
                     step: Step::Detector,
-                    reason: e.reason("ListDetectors"),
+                    reason: Reason::call("ListDetectors", error),
                 })?;
-            let id = listed.detector_ids().first().cloned().ok_or_else(|| Unusable {
-                step: Step::Detector,
-                reason: format!("there is no GuardDuty detector in {region}: enable GuardDuty in {region} in this account, or remove {region} from REGIONS"),
-            })?;
+            let id = listed
+                .detector_ids()
+                .first()
+                .cloned()
+                .ok_or_else(|| Unusable {
+                    step: Step::Detector,
+                    reason: Reason::NoDetector {
+                        region: region.to_string(),
+                    },
+                })?;
             self.detector = Some(id);
         }
         if let Some(known) = self.administrations.get(self.region) {
@@ -129,37 +185,31 @@ impl Admin<'_> {
             })
             .await;
         // It answers only the delegated administrator and refuses any other account with
-        // BadRequestException.
-        let mode = match &asked {
+        // BadRequestException; a detector of another account is refused with the same code,
+        // and only the message tells it apart ("The request is rejected because the input
+        // detectorId is not owned by the current account.").
+        let mode = match asked {
             Ok(_) => Administration::DelegatedAdministrator,
-            // A detector of another account is refused the same way: not a mode to remember.
-            Err(CallError::Failed(reason)) if reason.contains("detectorId is not owned") => {
+            Err(error) if error.aws().is_some_and(|e| e.says(DETECTOR_NOT_OWNED)) => {
                 return Err(Unusable {
                     step: Step::Detector,
-                    reason: asked
-                        .err()
-                        .map(|e| e.reason("DescribeOrganizationConfiguration"))
-                        .unwrap_or_default(),
+                    reason: Reason::call("DescribeOrganizationConfiguration", error),
                 });
             }
-            Err(CallError::Failed(reason)) if reason.starts_with("BadRequestException") => {
-                Administration::Invitation
-            }
-            Err(e) if e.refuses_region() => {
+            Err(error) if error.is("BadRequestException") => Administration::Invitation,
+            Err(error) if error.refuses_region() => {
                 return Err(Unusable {
                     step: Step::Detector,
-                    reason: e.reason("DescribeOrganizationConfiguration"),
+                    reason: Reason::call("DescribeOrganizationConfiguration", error),
                 });
             }
-            Err(_) => Administration::Unknown,
+            Err(error) => {
+                warn!(region = %self.region, error = %redact_emails(&error.to_string()), "could not learn whether this account is the delegated administrator; member statuses are re-read after creating");
+                Administration::Unknown
+            }
         };
-        match asked {
-            Err(e) if mode == Administration::Unknown => {
-                warn!(region = %self.region, error = %redact_emails(&e.reason("DescribeOrganizationConfiguration")), "could not learn whether this account is the delegated administrator; member statuses are re-read after creating")
-            }
-            _ => {
-                info!(region = %self.region, administration = ?mode, "GuardDuty administration learnt")
-            }
+        if mode != Administration::Unknown {
+            info!(region = %self.region, administration = ?mode, "GuardDuty administration learnt");
         }
         self.administrations.learn(self.region, mode);
         Ok(mode)
@@ -169,7 +219,7 @@ impl Admin<'_> {
         &self,
         deadline: Deadline,
         batch: &[&str],
-    ) -> Result<HashMap<String, String>, CallError> {
+    ) -> Result<HashMap<String, MemberStatus>, CallError> {
         let ids: Vec<String> = batch.iter().map(|id| (*id).to_owned()).collect();
         let output = self
             .paces
@@ -181,56 +231,40 @@ impl Admin<'_> {
                     .send()
             })
             .await?;
-        Ok(output
-            .members()
-            .iter()
-            .filter_map(|m| {
-                Some((
-                    m.account_id()?.to_owned(),
-                    m.relationship_status()?.to_owned(),
-                ))
-            })
-            .collect())
+        Ok(output.members().iter().filter_map(member_status).collect())
     }
 
     pub(super) async fn list_members(
         &self,
         deadline: Deadline,
-    ) -> Result<HashMap<String, String>, CallError> {
+    ) -> Result<HashMap<String, MemberStatus>, CallError> {
         let mut members = HashMap::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .paces
-                .send("ListMembers", deadline, || {
+        self.paces
+            .send_pages(
+                "ListMembers",
+                deadline,
+                |token| {
                     self.client
                         .list_members()
                         .detector_id(self.detector())
                         // A string in GuardDuty's model: "false" lists every relationship.
                         .only_associated("false")
                         .max_results(MAX_BATCH as i32)
-                        .set_next_token(token.clone())
+                        .set_next_token(token)
                         .send()
-                })
-                .await?;
-            members.extend(page.members().iter().filter_map(|m| {
-                Some((
-                    m.account_id()?.to_owned(),
-                    m.relationship_status()?.to_owned(),
-                ))
-            }));
-            match paging::next_token(token.as_deref(), page.next_token()) {
-                Some(next) => token = Some(next),
-                None => return Ok(members),
-            }
-        }
+                },
+                |page| page.next_token(),
+                |page| members.extend(page.members().iter().filter_map(member_status)),
+            )
+            .await?;
+        Ok(members)
     }
 
     pub(super) async fn create(
         &self,
         deadline: Deadline,
         batch: &[&MemberAccount],
-    ) -> Result<Refused, CallError> {
+    ) -> Result<Vec<Refusal>, CallError> {
         let details: Vec<AccountDetail> = batch
             .iter()
             .map(|a| {
@@ -250,14 +284,14 @@ impl Admin<'_> {
                     .send()
             })
             .await?;
-        Ok(refused(output.unprocessed_accounts()))
+        Ok(refusals(output.unprocessed_accounts(), RACE_CREATE))
     }
 
     pub(super) async fn invite(
         &self,
         deadline: Deadline,
         batch: &[&str],
-    ) -> Result<Refused, CallError> {
+    ) -> Result<Vec<Refusal>, CallError> {
         let output = self
             .paces
             .send("InviteMembers", deadline, || {
@@ -270,31 +304,49 @@ impl Admin<'_> {
                     .send()
             })
             .await?;
-        Ok(refused(output.unprocessed_accounts()))
+        Ok(refusals(output.unprocessed_accounts(), RACE_INVITE))
+    }
+
+    /// The member side: accepts `administrator`'s invitation in the member account whose
+    /// `credentials` are given ([`member::accept`]).
+    pub(super) async fn accept(
+        &self,
+        credentials: Credentials,
+        administrator: &str,
+        deadline: Deadline,
+    ) -> Result<(), Reason> {
+        member::accept(self.sdk, self.region, credentials, administrator, deadline).await
     }
 }
 
-fn refused(unprocessed: &[aws_sdk_guardduty::types::UnprocessedAccount]) -> Refused {
+fn member_status(m: &aws_sdk_guardduty::types::Member) -> Option<(String, MemberStatus)> {
+    Some((
+        m.account_id()?.to_owned(),
+        MemberStatus::parse(m.relationship_status()?),
+    ))
+}
+
+/// The per-account results of a call, with those that contain `race` marked as races.
+fn refusals(unprocessed: &[UnprocessedAccount], race: &str) -> Vec<Refusal> {
     unprocessed
         .iter()
         .filter_map(|u| {
-            Some((
-                u.account_id()?.to_owned(),
-                u.result()
-                    .unwrap_or("(GuardDuty gave no result text)")
-                    .to_owned(),
-            ))
+            let result = u
+                .result()
+                .unwrap_or("(GuardDuty gave no result text)")
+                .to_owned();
+            Some(Refusal {
+                account_id: u.account_id()?.to_owned(),
+                race: result.contains(race),
+                result,
+            })
         })
         .collect()
 }
 
-pub(super) fn is_race(step: Step, result: &str) -> bool {
-    match step {
-        Step::Create => result.contains(RACE_CREATE),
-        Step::Invite => result.contains(RACE_INVITE),
-        _ => false,
-    }
-}
+/// The message of `DescribeOrganizationConfiguration`'s `BadRequestException` for a detector
+/// of another account.
+const DETECTOR_NOT_OWNED: &str = "detectorId is not owned";
 
 /// GuardDuty's results, by a phrase they contain, and what to do about each.
 const RESULT_ACTIONS: &[(&str, &str)] = &[
@@ -318,50 +370,45 @@ const RESULT_ACTIONS: &[(&str, &str)] = &[
         "is not an associated member",
         "CreateMembers did not create this member; invoke the function again for this account.",
     ),
-    (
-        "detectorId is not owned",
-        "Fix GUARDDUTY_DETECTOR_ID for this region, or unset it to discover the detector.",
-    ),
-    (
-        "no GuardDuty detector",
-        "Enable GuardDuty in this region of the administrator account, or remove the region from REGIONS.",
-    ),
 ];
 
-pub(super) fn result_action(result: &str) -> Option<&'static str> {
-    advice::by_phrase(RESULT_ACTIONS, result)
+/// What to do about a GuardDuty reason, where it is a known one.
+pub(super) fn result_action(reason: &Reason) -> Option<&'static str> {
+    match reason {
+        Reason::Result(result) => advice::by_phrase(RESULT_ACTIONS, result),
+        Reason::NoDetector { .. } => Some(
+            "Enable GuardDuty in this region of the administrator account, or remove the region from REGIONS.",
+        ),
+        Reason::Call { error, .. } if error.aws().is_some_and(|e| e.says(DETECTOR_NOT_OWNED)) => {
+            Some("Fix GUARDDUTY_DETECTOR_ID for this region, or unset it to discover the detector.")
+        }
+        _ => None,
+    }
 }
 
 /// Relationship statuses that need someone to act, and what to do.
-const STATUS_ACTIONS: &[(&str, &str)] = &[
-    (
-        "Invited",
-        "Invitation pending: ask the account owner to accept it in the GuardDuty console, or set MEMBER_ROLE_NAME to accept it for them.",
-    ),
-    (
-        "EmailVerificationInProgress",
-        "GuardDuty is verifying the member's email; check again later.",
-    ),
-    (
-        "EmailVerificationFailed",
-        "The invitation email could not be verified: check the account's email, then remove the member and invoke the function again.",
-    ),
-    (
-        "Disabled",
-        "The member is disabled and not monitored: re-enable it in the GuardDuty console (Settings > Accounts).",
-    ),
-    (
-        "Removed",
-        "The member was disassociated and is not monitored: re-add it deliberately in the GuardDuty console (an organisation account with Add member, an invited one with Invite).",
-    ),
-    (
-        "Resigned",
-        "The member resigned and is not monitored: ask the account owner why, then re-invite it deliberately in the GuardDuty console.",
-    ),
-];
-
-pub(super) fn status_action(status: &str) -> Option<&'static str> {
-    advice::by_status(STATUS_ACTIONS, status)
+pub(super) fn status_action(status: &MemberStatus) -> Option<&'static str> {
+    Some(match status {
+        MemberStatus::Invited => {
+            "Invitation pending: ask the account owner to accept it in the GuardDuty console, or set MEMBER_ROLE_NAME to accept it for them."
+        }
+        MemberStatus::EmailVerificationInProgress => {
+            "GuardDuty is verifying the member's email; check again later."
+        }
+        MemberStatus::EmailVerificationFailed => {
+            "The invitation email could not be verified: check the account's email, then remove the member and invoke the function again."
+        }
+        MemberStatus::Disabled => {
+            "The member is disabled and not monitored: re-enable it in the GuardDuty console (Settings > Accounts)."
+        }
+        MemberStatus::Removed => {
+            "The member was disassociated and is not monitored: re-add it deliberately in the GuardDuty console (an organisation account with Add member, an invited one with Invite)."
+        }
+        MemberStatus::Resigned => {
+            "The member resigned and is not monitored: ask the account owner why, then re-invite it deliberately in the GuardDuty console."
+        }
+        _ => return None,
+    })
 }
 
 pub(super) const UNKNOWN_STATUS_ACTION: &str = "The member is not monitored in this status: look it up in the GuardDuty console (Settings > Accounts) and act on it.";

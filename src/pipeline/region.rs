@@ -1,5 +1,4 @@
-//! The onboarding flow for one service in one region, written once for every
-//! [`MemberService`]: prepare the region (and for a sweep, read every member with `ListMembers`),
+//! The onboarding of one service in one region, written once for every [`MemberService`]: prepare the region (and for a sweep, read every member with `ListMembers`),
 //! then each batch of at most 50 accounts on its own: learn who is already a member
 //! (`GetMembers`), create the new members, invite every member still at `Created`. Batches do not
 //! wait for each other; a bounded number run at once. Each call goes through the deadline, and
@@ -20,47 +19,35 @@ use std::sync::OnceLock;
 use futures::stream::{self, StreamExt};
 use tracing::{debug, info, warn};
 
-use crate::account::redact_emails;
+use super::Settings;
+use crate::aws_error::CallError;
 use crate::config::Region;
-use crate::limits::{CallError, Deadline};
+use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{AccountOutcome, Outcome, Plan, RegionOutcome, RegionProblem, Step};
-use crate::service::{
-    Administration, CREATED, ENABLED, INVITED, MAX_BATCH, MemberService, Refused, Unusable,
-    batches, settled,
+use crate::outcome::{
+    AccountOutcome, Administration, MemberStatus, Outcome, Plan, Reason, RegionOutcome,
+    RegionProblem, Step,
 };
-
-/// Everything one service-region needs.
-pub struct Job<'a> {
-    pub service: MemberService<'a>,
-    pub region: &'a Region,
-    pub deadline: Deadline,
-    /// Read every member with `ListMembers` rather than checking the accounts in batches.
-    pub sweep: bool,
-    /// Only reads; say what would be done.
-    pub dry_run: bool,
-    /// Invitations are accepted in the member accounts afterwards (for a dry run's words).
-    pub accept: bool,
-    /// How many batches of 50 go through their steps at once.
-    pub concurrency: usize,
-}
-
-/// Shown if a path through the steps ever forgot an account: reported, not dropped.
-const NO_OUTCOME: &str =
-    "no step recorded an outcome for this account; please report this as a bug";
+use crate::service::{MAX_BATCH, MemberService, Refusal, Unusable, batches};
+use crate::text::redact_emails;
 
 /// Onboards `accounts` with one service in one region; every account's outcome, in the order
 /// given.
-pub async fn onboard(job: Job<'_>, accounts: &[MemberAccount]) -> RegionOutcome {
-    let Job {
-        mut service,
-        region,
+/// `accept`: invitations are accepted in the member accounts afterwards (for a dry run's words).
+pub async fn onboard(
+    service: &mut MemberService<'_>,
+    settings: Settings,
+    accept: bool,
+    accounts: &[MemberAccount],
+) -> RegionOutcome {
+    let Settings {
         deadline,
         sweep,
         dry_run,
-        accept,
         concurrency,
-    } = job;
+    } = settings;
+    let region = service.region().clone();
+    let region = &region;
     let mut outcome = RegionOutcome {
         service: service.service(),
         region: region.to_string(),
@@ -73,7 +60,7 @@ pub async fn onboard(job: Job<'_>, accounts: &[MemberAccount]) -> RegionOutcome 
         return outcome;
     }
     let unusable = |outcome: &mut RegionOutcome, problem: Unusable| {
-        warn!(service = outcome.service.name(), region = %region, step = problem.step.as_str(), error = %redact_emails(&problem.reason), "region skipped");
+        warn!(service = outcome.service.name(), region = %region, step = problem.step.as_str(), error = %redact_emails(&problem.reason.to_string()), "region skipped");
         outcome.problem = Some(RegionProblem {
             step: problem.step,
             reason: problem.reason,
@@ -99,7 +86,7 @@ pub async fn onboard(job: Job<'_>, accounts: &[MemberAccount]) -> RegionOutcome 
                     &mut outcome,
                     Unusable {
                         step: Step::List,
-                        reason: e.reason("ListMembers"),
+                        reason: Reason::call("ListMembers", e),
                     },
                 );
                 return outcome;
@@ -109,7 +96,7 @@ pub async fn onboard(job: Job<'_>, accounts: &[MemberAccount]) -> RegionOutcome 
         None
     };
     let batches = Batches {
-        service: &service,
+        service,
         region,
         deadline,
         administration,
@@ -161,9 +148,10 @@ pub async fn onboard(job: Job<'_>, accounts: &[MemberAccount]) -> RegionOutcome 
             account_name: a.name.clone(),
             outcome: outcomes
                 .remove(a.id.as_str())
+                // Shown if a path through the steps ever forgot an account: reported, not dropped.
                 .unwrap_or(Outcome::Unprocessed {
                     step: Step::Check,
-                    result: NO_OUTCOME.to_owned(),
+                    result: Reason::Lost,
                 }),
         })
         .collect();
@@ -178,7 +166,7 @@ struct Batches<'a, 's> {
     deadline: Deadline,
     administration: Administration,
     /// A sweep's statuses of every member, read once for the region.
-    listed: Option<&'a HashMap<String, String>>,
+    listed: Option<&'a HashMap<String, MemberStatus>>,
     dry_run: bool,
     accept: bool,
     /// Set by the first batch refused outright: the batches after it make no call.
@@ -226,17 +214,16 @@ impl Batches<'_, '_> {
                 continue;
             }
             match statuses.get(id) {
-                Some(status) if status.eq_ignore_ascii_case(CREATED) => to_invite.push(id),
-                Some(status) if dry_run && accept && status.eq_ignore_ascii_case(INVITED) => run
-                    .record(
-                        id,
-                        Outcome::WouldDo {
-                            plan: Plan::Accept,
-                            status: Some(status.clone()),
-                            accept,
-                        },
-                    ),
-                Some(status) => run.record(id, settled(status)),
+                Some(MemberStatus::Created) => to_invite.push(id),
+                Some(MemberStatus::Invited) if dry_run && accept => run.record(
+                    id,
+                    Outcome::WouldDo {
+                        plan: Plan::Accept,
+                        status: Some(MemberStatus::Invited),
+                        accept,
+                    },
+                ),
+                Some(status) => run.record(id, Outcome::of_member(status.clone())),
                 None => to_create.push(account),
             }
         }
@@ -256,7 +243,7 @@ impl Batches<'_, '_> {
                     id,
                     Outcome::WouldDo {
                         plan: Plan::Invite,
-                        status: Some(CREATED.to_owned()),
+                        status: Some(MemberStatus::Created),
                         accept,
                     },
                 );
@@ -315,7 +302,7 @@ impl Run<'_, '_> {
         let service = self.service.service().name();
         match &outcome {
             Outcome::Unprocessed { step, result } => {
-                warn!(account_id, service, region = %region, step = step.as_str(), result = %redact_emails(result), "unprocessed")
+                warn!(account_id, service, region = %region, step = step.as_str(), result = %redact_emails(&result.to_string()), "unprocessed")
             }
             Outcome::NeedsAction { status } => {
                 warn!(account_id, service, region = %region, status = %status, "a member that is not monitored")
@@ -329,13 +316,13 @@ impl Run<'_, '_> {
         self.outcomes.insert(account_id.to_owned(), outcome);
     }
 
-    fn fail_all(&mut self, ids: &[&str], step: Step, reason: &str) {
+    fn fail_all(&mut self, ids: &[&str], step: Step, reason: &Reason) {
         for id in ids {
             self.record(
                 id,
                 Outcome::Unprocessed {
                     step,
-                    result: reason.to_owned(),
+                    result: reason.clone(),
                 },
             );
         }
@@ -344,7 +331,7 @@ impl Run<'_, '_> {
     /// The status of each account that is already a member. Without knowing who is a member,
     /// creating or inviting could invite twice: a batch whose check failed stops. A region whose
     /// first call is refused outright is unusable.
-    async fn check(&mut self, ids: &[&str]) -> Result<HashMap<String, String>, Unusable> {
+    async fn check(&mut self, ids: &[&str]) -> Result<HashMap<String, MemberStatus>, Unusable> {
         let mut statuses = HashMap::new();
         let mut answered = false;
         for batch in batches(ids) {
@@ -356,10 +343,10 @@ impl Run<'_, '_> {
                 Err(e) if !answered && e.refuses_region() => {
                     return Err(Unusable {
                         step: Step::Check,
-                        reason: e.reason("GetMembers"),
+                        reason: Reason::call("GetMembers", e),
                     });
                 }
-                Err(e) => self.fail_all(batch, Step::Check, &e.reason("GetMembers")),
+                Err(e) => self.fail_all(batch, Step::Check, &Reason::call("GetMembers", e)),
             }
         }
         Ok(statuses)
@@ -381,7 +368,7 @@ impl Run<'_, '_> {
                         .raced
                         .extend(still_created.into_iter().map(|(id, _)| id));
                 }
-                Err(e) => self.fail_all(&ids, Step::Create, &e.reason("CreateMembers")),
+                Err(e) => self.fail_all(&ids, Step::Create, &Reason::call("CreateMembers", e)),
             }
         }
         created
@@ -394,16 +381,16 @@ impl Run<'_, '_> {
         let mut associated = 0;
         for (id, read) in self.reread(ids).await {
             match read {
-                Ok(Some(s)) if s.eq_ignore_ascii_case(ENABLED) => {
+                Ok(Some(MemberStatus::Enabled)) => {
                     associated += 1;
                     self.record(id, Outcome::EnabledByOrganization);
                 }
-                Ok(Some(s)) if !s.eq_ignore_ascii_case(CREATED) => self.record(id, settled(&s)),
                 // Created, or not seen yet: InviteMembers says which.
-                Ok(_) => to_invite.push(id),
+                Ok(Some(MemberStatus::Created) | None) => to_invite.push(id),
+                Ok(Some(status)) => self.record(id, Outcome::of_member(status)),
                 // Inviting is still safe: an associated member is refused, then re-read.
                 Err(e) => {
-                    warn!(account_id = id, region = %self.region, error = %redact_emails(&e.reason("GetMembers")), "could not re-read a new member; inviting it");
+                    warn!(account_id = id, region = %self.region, error = %redact_emails(&e.to_string()), "could not re-read a new member; inviting it");
                     to_invite.push(id);
                 }
             }
@@ -426,12 +413,12 @@ impl Run<'_, '_> {
                             id,
                             Outcome::Unprocessed {
                                 step: Step::Invite,
-                                result,
+                                result: Reason::Result(result),
                             },
                         );
                     }
                 }
-                Err(e) => self.fail_all(batch, Step::Invite, &e.reason("InviteMembers")),
+                Err(e) => self.fail_all(batch, Step::Invite, &Reason::call("InviteMembers", e)),
             }
         }
     }
@@ -441,7 +428,7 @@ impl Run<'_, '_> {
     async fn reread<'i>(
         &self,
         ids: &[&'i str],
-    ) -> Vec<(&'i str, Result<Option<String>, CallError>)> {
+    ) -> Vec<(&'i str, Result<Option<MemberStatus>, CallError>)> {
         let mut reads = Vec::with_capacity(ids.len());
         for batch in batches(ids) {
             let statuses = self.service.statuses(self.deadline, batch).await;
@@ -469,12 +456,18 @@ impl Run<'_, '_> {
         let mut created = Vec::new();
         for ((id, result), (_, read)) in raced.into_iter().zip(reads) {
             match read {
-                Ok(Some(s)) if s.eq_ignore_ascii_case(CREATED) => created.push((id, result)),
-                Ok(Some(s)) => {
-                    info!(account_id = id, region = %self.region, status = %s, "another run got there first");
-                    self.record(id, settled(&s));
+                Ok(Some(MemberStatus::Created)) => created.push((id, result)),
+                Ok(Some(status)) => {
+                    info!(account_id = id, region = %self.region, status = %status, "another run got there first");
+                    self.record(id, Outcome::of_member(status));
                 }
-                _ => self.record(id, Outcome::Unprocessed { step, result }),
+                _ => self.record(
+                    id,
+                    Outcome::Unprocessed {
+                        step,
+                        result: Reason::Result(result),
+                    },
+                ),
             }
         }
         created
@@ -482,25 +475,35 @@ impl Run<'_, '_> {
 
     /// Records each per-account result of a call, except those that only mean another run got
     /// there first.
-    fn settle<'i>(&mut self, sent: &[&'i str], refused: Refused, step: Step) -> Settled<'i> {
-        let mut results: HashMap<String, String> = refused.into_iter().collect();
+    fn settle<'i>(&mut self, sent: &[&'i str], refused: Vec<Refusal>, step: Step) -> Settled<'i> {
+        let mut results: HashMap<String, Refusal> = refused
+            .into_iter()
+            .map(|r| (r.account_id.clone(), r))
+            .collect();
         let mut settled = Settled {
             accepted: Vec::new(),
             raced: Vec::new(),
         };
         for id in sent {
             match results.remove(*id) {
-                Some(result) if self.service.is_race(step, &result) => {
-                    settled.raced.push((*id, result))
-                }
-                Some(result) => self.record(id, Outcome::Unprocessed { step, result }),
+                Some(refusal) if refusal.race => settled.raced.push((*id, refusal.result)),
+                Some(refusal) => self.record(
+                    id,
+                    Outcome::Unprocessed {
+                        step,
+                        result: Reason::Result(refusal.result),
+                    },
+                ),
                 None => settled.accepted.push(*id),
             }
         }
-        for (id, result) in results {
-            warn!(account_id = %id, region = %self.region, step = step.as_str(), result = %redact_emails(&result), "unprocessed entry for an account not in the call");
-            self.strays
-                .push(AccountOutcome::unprocessed(id, step, result));
+        for (id, refusal) in results {
+            warn!(account_id = %id, region = %self.region, step = step.as_str(), result = %redact_emails(&refusal.result), "unprocessed entry for an account not in the call");
+            self.strays.push(AccountOutcome::unprocessed(
+                id,
+                step,
+                Reason::Result(refusal.result),
+            ));
         }
         settled
     }

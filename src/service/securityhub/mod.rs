@@ -1,0 +1,279 @@
+//! The Security Hub adapter. Administrator side: `GetMembers`, `ListMembers`, `CreateMembers` and
+//! `InviteMembers`; member side: accepting the administrator's invitation in a member account;
+//! and Security Hub's status names, result texts and suggested actions.
+//!
+//! Security Hub documents a rate of 10 requests per second (burst 30) for these operations, so
+//! each operation's calls in a region go through a [`Pace`](crate::pace::Pace) that starts at
+//! that rate (and still adapts if the service throttles) rather than being throttled.
+//! Its `InviteMembers` takes no message and no email opt-out. The administration mode is not
+//! asked: statuses are re-read after creating, which tells an organisation account the delegated
+//! administrator associated (`Enabled`, "organization accounts don't receive invitations") from
+//! one still to invite. A region where Security Hub is not enabled in this account answers
+//! `InvalidAccessException`, and the pipeline reports the region once.
+
+mod member;
+
+use std::collections::HashMap;
+
+use aws_config::SdkConfig;
+use aws_sdk_securityhub::Client;
+use aws_sdk_securityhub::config::Credentials;
+use aws_sdk_securityhub::types::AccountDetails;
+
+use super::{MAX_BATCH, Refusal, Settings};
+use crate::advice;
+use crate::aws_error::CallError;
+use crate::config::Region;
+use crate::limits::Deadline;
+use crate::org::MemberAccount;
+use crate::outcome::{Administration, MemberStatus, Reason};
+use crate::pace::{Pace, Paces, ThrottlesArePaced};
+
+/// Security Hub's documented rate for each of the member operations: requests per second, and
+/// burst.
+pub const RATE: (u32, u32) = (10, 30);
+
+/// The member operations, each paced on its own from [`RATE`].
+pub const OPERATIONS: &[&str] = &[
+    "GetMembers",
+    "ListMembers",
+    "CreateMembers",
+    "InviteMembers",
+];
+
+/// Parts of Security Hub's results that only mean the account is already a member or invited.
+const RACES: &[&str] = &["already a member", "already invited", "already associated"];
+
+/// The code Security Hub answers with in an account where it is not enabled ("Account … is not
+/// subscribed to AWS Security Hub").
+pub(super) const NOT_ENABLED: &str = "InvalidAccessException";
+
+/// Security Hub's client in one region and the paces of its member operations, built once at
+/// cold start.
+pub struct Clients {
+    client: Client,
+    paces: Paces,
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig, region: &Region, attempts: u32) -> Clients {
+        let client = Client::from_conf(
+            aws_sdk_securityhub::config::Builder::from(sdk)
+                .region(aws_sdk_securityhub::config::Region::new(
+                    region.as_str().to_owned(),
+                ))
+                .retry_classifier(ThrottlesArePaced)
+                .interceptor(ThrottlesArePaced)
+                .build(),
+        );
+        let (per_second, burst) = RATE;
+        let paces = Paces::new(
+            "SecurityHub",
+            region.as_str(),
+            OPERATIONS,
+            || Pace::documented(per_second, burst),
+            attempts,
+        );
+        Clients { client, paces }
+    }
+}
+
+/// Security Hub in one region: the administrator's side, and the way into its members.
+pub struct Admin<'a> {
+    pub(super) region: &'a Region,
+    client: &'a Client,
+    paces: &'a Paces,
+    /// What member-account clients are built from.
+    sdk: &'a SdkConfig,
+}
+
+impl<'a> Admin<'a> {
+    pub fn new(region: &'a Region, clients: &'a Clients, settings: Settings<'a>) -> Admin<'a> {
+        Admin {
+            region,
+            client: &clients.client,
+            paces: &clients.paces,
+            sdk: settings.sdk,
+        }
+    }
+}
+
+impl Admin<'_> {
+    pub(super) fn administration(&self) -> Administration {
+        Administration::Unknown
+    }
+
+    pub(super) async fn statuses(
+        &self,
+        deadline: Deadline,
+        batch: &[&str],
+    ) -> Result<HashMap<String, MemberStatus>, CallError> {
+        let ids: Vec<String> = batch.iter().map(|id| (*id).to_owned()).collect();
+        let output = self
+            .paces
+            .send("GetMembers", deadline, || {
+                self.client
+                    .get_members()
+                    .set_account_ids(Some(ids.clone()))
+                    .send()
+            })
+            .await?;
+        Ok(output.members().iter().filter_map(member_status).collect())
+    }
+
+    pub(super) async fn list_members(
+        &self,
+        deadline: Deadline,
+    ) -> Result<HashMap<String, MemberStatus>, CallError> {
+        let mut members = HashMap::new();
+        self.paces
+            .send_pages(
+                "ListMembers",
+                deadline,
+                |token| {
+                    self.client
+                        .list_members()
+                        // The default (true) lists only Enabled members.
+                        .only_associated(false)
+                        .max_results(MAX_BATCH as i32)
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.next_token(),
+                |page| members.extend(page.members().iter().filter_map(member_status)),
+            )
+            .await?;
+        Ok(members)
+    }
+
+    pub(super) async fn create(
+        &self,
+        deadline: Deadline,
+        batch: &[&MemberAccount],
+    ) -> Result<Vec<Refusal>, CallError> {
+        let details: Vec<AccountDetails> = batch
+            .iter()
+            .map(|a| {
+                AccountDetails::builder()
+                    .account_id(a.id.as_str())
+                    .email(a.email.as_str())
+                    .build()
+            })
+            .collect();
+        let output = self
+            .paces
+            .send("CreateMembers", deadline, || {
+                self.client
+                    .create_members()
+                    .set_account_details(Some(details.clone()))
+                    .send()
+            })
+            .await?;
+        Ok(refusals(output.unprocessed_accounts()))
+    }
+
+    pub(super) async fn invite(
+        &self,
+        deadline: Deadline,
+        batch: &[&str],
+    ) -> Result<Vec<Refusal>, CallError> {
+        let output = self
+            .paces
+            .send("InviteMembers", deadline, || {
+                self.client
+                    .invite_members()
+                    .set_account_ids(Some(batch.iter().map(|id| (*id).to_owned()).collect()))
+                    .send()
+            })
+            .await?;
+        Ok(refusals(output.unprocessed_accounts()))
+    }
+
+    /// The member side: accepts `administrator`'s invitation in the member account whose
+    /// `credentials` are given ([`member::accept`]).
+    pub(super) async fn accept(
+        &self,
+        credentials: Credentials,
+        administrator: &str,
+        deadline: Deadline,
+    ) -> Result<(), Reason> {
+        member::accept(self.sdk, self.region, credentials, administrator, deadline).await
+    }
+}
+
+fn member_status(m: &aws_sdk_securityhub::types::Member) -> Option<(String, MemberStatus)> {
+    Some((
+        m.account_id()?.to_owned(),
+        MemberStatus::parse(m.member_status()?),
+    ))
+}
+
+/// The per-account results of a call, races marked.
+fn refusals(unprocessed: &[aws_sdk_securityhub::types::Result]) -> Vec<Refusal> {
+    unprocessed
+        .iter()
+        .filter_map(|u| {
+            let result = u
+                .processing_result()
+                .unwrap_or("(Security Hub gave no processing result)")
+                .to_owned();
+            let lower = result.to_ascii_lowercase();
+            Some(Refusal {
+                account_id: u.account_id()?.to_owned(),
+                race: RACES.iter().any(|phrase| lower.contains(phrase)),
+                result,
+            })
+        })
+        .collect()
+}
+
+/// Security Hub's results, by a phrase they contain, and what to do about each.
+const RESULT_ACTIONS: &[(&str, &str)] = &[
+    (
+        "not subscribed to AWS Security Hub",
+        "Enable Security Hub in this region of the administrator account, or set ENABLE_SECURITY_HUB=false.",
+    ),
+    (
+        "already a member",
+        "The account is already a member; see its status in the Security Hub console (Settings > Accounts).",
+    ),
+    (
+        "already invited",
+        "An invitation is pending; nothing to do unless the member stays at Invited, then ask the account owner to accept it.",
+    ),
+];
+
+/// What to do about a Security Hub reason, where it is a known one.
+pub(super) fn result_action(reason: &Reason) -> Option<&'static str> {
+    match reason {
+        Reason::Result(result) => advice::by_phrase(RESULT_ACTIONS, result),
+        Reason::Call { error, .. } if error.is(NOT_ENABLED) => Some(
+            "Enable Security Hub in this region of the administrator account, or set ENABLE_SECURITY_HUB=false.",
+        ),
+        _ => None,
+    }
+}
+
+/// Member statuses that need someone to act, and what to do.
+pub(super) fn status_action(status: &MemberStatus) -> Option<&'static str> {
+    Some(match status {
+        MemberStatus::Invited => {
+            "Invitation pending: ask the account owner to accept it in the Security Hub console, or set MEMBER_ROLE_NAME to accept it for them."
+        }
+        MemberStatus::Removed => {
+            "The member was disassociated and is not monitored: re-add it deliberately in the Security Hub console (Settings > Accounts)."
+        }
+        MemberStatus::Resigned => {
+            "The member left and is not monitored: ask the account owner why, then re-invite it deliberately in the Security Hub console."
+        }
+        MemberStatus::Deleted => {
+            "The member was deleted: invoke the function again for this account to add it back."
+        }
+        MemberStatus::AccountSuspended => {
+            "The account is suspended; nothing to do unless it is reinstated."
+        }
+        _ => return None,
+    })
+}
+
+pub(super) const UNKNOWN_STATUS_ACTION: &str = "The member is not monitored in this status: look it up in the Security Hub console (Settings > Accounts) and act on it.";
