@@ -237,16 +237,23 @@ pub fn unknown_status_action(service: Service) -> &'static str {
     }
 }
 
-/// The member side's invitation id from `administrator`, among a member's invitations, each given
-/// as (inviting account, invitation id).
+/// The member side's invitation id from `administrator`, among a member's invitations to
+/// `service` in `region`, each given as (inviting account, invitation id).
 fn invitation_from<'i>(
     invitations: impl IntoIterator<Item = (Option<&'i str>, Option<&'i str>)>,
     administrator: &str,
-) -> Option<String> {
+    service: Service,
+    region: &str,
+) -> Result<String, Reason> {
     invitations
         .into_iter()
         .find(|(account, _)| *account == Some(administrator))
         .and_then(|(_, id)| id.map(str::to_owned))
+        .ok_or_else(|| Reason::NoInvitation {
+            service,
+            administrator: administrator.to_owned(),
+            region: region.to_owned(),
+        })
 }
 
 #[cfg(test)]
@@ -276,10 +283,13 @@ mod tests {
             (None, Some("no-account")),
             (Some("999999999999"), Some("ours")),
         ];
-        assert_eq!(
-            invitation_from(invitations, "999999999999").as_deref(),
-            Some("ours")
-        );
-        assert_eq!(invitation_from(invitations, "222222222222"), None);
+        let find = |administrator| {
+            invitation_from(invitations, administrator, Service::GuardDuty, "us-east-1")
+        };
+        assert_eq!(find("999999999999").as_deref(), Ok("ours"));
+        assert!(matches!(
+            find("222222222222"),
+            Err(Reason::NoInvitation { administrator, .. }) if administrator == "222222222222"
+        ));
     }
 }

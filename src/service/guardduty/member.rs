@@ -67,12 +67,9 @@ pub(crate) async fn accept(
             .iter()
             .map(|i| (i.account_id(), i.invitation_id())),
         administrator,
-    )
-    .ok_or_else(|| Reason::NoInvitation {
-        service: Service::GuardDuty,
-        administrator: administrator.to_owned(),
-        region: region.to_owned(),
-    })?;
+        Service::GuardDuty,
+        region,
+    )?;
     deadline
         .call(
             client

@@ -59,12 +59,9 @@ pub(crate) async fn accept(
             .iter()
             .map(|i| (i.account_id(), i.invitation_id())),
         administrator,
-    )
-    .ok_or_else(|| Reason::NoInvitation {
-        service: Service::SecurityHub,
-        administrator: administrator.to_owned(),
-        region: region.to_owned(),
-    })?;
+        Service::SecurityHub,
+        region,
+    )?;
     deadline
         .call(
             client
