@@ -1,7 +1,9 @@
 //! The HTTP side: routes, the caller, region and service from the SigV4 credential scope, what
 //! the front door answers before a service sees the call (regions not enabled, service control
 //! policies, the rate limit, injected faults), each service's error shape with the
-//! `x-amzn-ErrorType` header, and a snapshot route for people and scripts.
+//! `x-amzn-ErrorType` header, and a snapshot route for people and scripts. [`answer`] does all of
+//! it for a request as either transport hands it over: the server on 127.0.0.1 here, or the
+//! SDK's HTTP client in-process ([`crate::in_process`]).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -16,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::wire::{Answer, Ctx};
+use crate::wire::{self, Answer, Ctx};
 use crate::{Call, Caller, FaultKind, Operation, Service, State, account, guardduty};
 use crate::{securityhub, sts};
 
@@ -91,9 +93,9 @@ struct Scope {
     service: String,
 }
 
-fn scope_of(req: &Request<Incoming>) -> Option<Scope> {
-    let auth = req.headers().get("authorization")?.to_str().ok()?;
-    let credential = auth.split("Credential=").nth(1)?;
+/// The credential scope of an `Authorization` header's value.
+fn scope_of(authorization: &str) -> Option<Scope> {
+    let credential = authorization.split("Credential=").nth(1)?;
     let credential = credential.split([',', ' ']).next()?;
     let parts: Vec<&str> = credential.split('/').collect();
     let (akid, region, service) = (parts.first()?, parts.get(2)?, parts.get(3)?);
@@ -104,23 +106,62 @@ fn scope_of(req: &Request<Incoming>) -> Option<Scope> {
     })
 }
 
-fn json_response(status: u16, error_type: Option<&str>, body: &Value) -> Response<Full<Bytes>> {
-    let mut builder = Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header("content-type", "application/json")
-        .header("x-amzn-requestid", "00000000-0000-4000-8000-000000000000");
-    if let Some(error_type) = error_type {
-        builder = builder.header("x-amzn-ErrorType", error_type);
+/// A request as a transport hands it over.
+pub(crate) struct Received {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    /// The query string's parameters, decoded.
+    pub(crate) query: BTreeMap<String, String>,
+    /// The `Authorization` header's value.
+    pub(crate) authorization: Option<String>,
+    pub(crate) body: Bytes,
+}
+
+/// An answer, before a transport puts it on its wire.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    /// The `x-amzn-ErrorType` header of an error.
+    pub(crate) error_type: Option<&'static str>,
+    /// JSON.
+    pub(crate) body: Bytes,
+}
+
+impl Reply {
+    /// The headers of the answer, names in lower case (as HTTP/1 and the SDK's headers take them).
+    pub(crate) fn headers(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        [
+            Some(("content-type", "application/json")),
+            Some(("x-amzn-requestid", "00000000-0000-4000-8000-000000000000")),
+            self.error_type.map(|t| ("x-amzn-errortype", t)),
+        ]
+        .into_iter()
+        .flatten()
     }
-    builder
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+
+    fn into_hyper(self) -> Response<Full<Bytes>> {
+        let mut builder = Response::builder()
+            .status(StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        for (name, value) in self.headers() {
+            builder = builder.header(name, value);
+        }
+        builder
+            .body(Full::new(self.body))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    }
+}
+
+fn json_response(status: u16, error_type: Option<&'static str>, body: &Value) -> Reply {
+    Reply {
+        status,
+        error_type,
+        body: Bytes::from(body.to_string()),
+    }
 }
 
 /// An answer on the wire, each service's errors in its model's error shape: GuardDuty's
 /// `{message, type}` (the service also sends `__type`), Security Hub's `{Code, Message}`,
 /// Account's `{message}`.
-fn encode(service: Service, answer: Answer) -> Response<Full<Bytes>> {
+fn encode(service: Service, answer: Answer) -> Reply {
     match answer {
         Answer::Ok(value) => json_response(200, None, &value),
         Answer::Error(status, error_type, subtype, message) => {
@@ -140,7 +181,7 @@ fn encode(service: Service, answer: Answer) -> Response<Full<Bytes>> {
 }
 
 /// An error answered before any service is known.
-fn front_door_error(status: u16, error_type: &str, message: &str) -> Response<Full<Bytes>> {
+fn front_door_error(status: u16, error_type: &'static str, message: &str) -> Reply {
     json_response(status, Some(error_type), &json!({ "message": message }))
 }
 
@@ -154,40 +195,64 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let query = crate::wire::query(req.uri().query());
-    let scope = scope_of(&req);
+    let query = wire::query(req.uri().query());
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = match req.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
-    if method == Method::GET && path == "/_standin/state" {
-        return Ok(json_response(200, None, &snapshot(&lock(&state))));
-    }
-    let caller = match &scope {
-        Some(scope) => Some(caller_of(&state, &scope.access_key_id).await),
-        None => None,
+    let received = Received {
+        method,
+        path,
+        query,
+        authorization,
+        body,
     };
-    let latency = lock(&state).latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let answer = respond(
-        &mut lock(&state),
-        &method,
-        &path,
-        &query,
-        scope,
-        caller,
-        &body,
-    );
-    match answer {
-        Some(response) => Ok(response),
+    match answer(&state, received).await {
+        Some(reply) => Ok(reply.into_hyper()),
         // A hang: never answer; the client's timeout ends the request and the connection.
         None => {
             let never: Infallible = std::future::pending().await;
             match never {}
         }
     }
+}
+
+/// The answer to a request, after the service's latency (on tokio's clock); `None` for a
+/// request that must hang.
+pub(crate) async fn answer(state: &Mutex<State>, request: Received) -> Option<Reply> {
+    let Received {
+        method,
+        path,
+        query,
+        authorization,
+        body,
+    } = request;
+    if method == Method::GET && path == "/_standin/state" {
+        return Some(json_response(200, None, &snapshot(&lock(state))));
+    }
+    let scope = authorization.as_deref().and_then(scope_of);
+    let caller = match &scope {
+        Some(scope) => Some(caller_of(state, &scope.access_key_id).await),
+        None => None,
+    };
+    let latency = lock(state).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    respond(
+        &mut lock(state),
+        &method,
+        &path,
+        &query,
+        scope,
+        caller,
+        &body,
+    )
 }
 
 /// The caller an access key id belongs to: fixed by the test, remembered, or asked of STS;
@@ -233,7 +298,7 @@ fn respond(
     scope: Option<Scope>,
     caller: Option<Caller>,
     body: &[u8],
-) -> Option<Response<Full<Bytes>>> {
+) -> Option<Reply> {
     let (Some(scope), Some(caller)) = (scope, caller) else {
         return Some(front_door_error(
             403,
@@ -303,7 +368,7 @@ fn respond(
         call.account_ids = account_ids_in(body);
     }
     // A hung call is recorded with status 0: it never answered.
-    call.status = response.as_ref().map_or(0, |r| r.status().as_u16());
+    call.status = response.as_ref().map_or(0, |r| r.status);
     state.calls.push(call);
     response
 }

@@ -1,4 +1,5 @@
-//! A local stand-in for the AWS member APIs that moto lacks, served over HTTP on 127.0.0.1.
+//! A local stand-in for the AWS member APIs that moto lacks, served over HTTP on 127.0.0.1 or
+//! in-process as the SDK's HTTP client.
 //!
 //! It follows the official API models (restJson1) of three services: GuardDuty's member API
 //! (camelCase), Security Hub CSPM's member API (PascalCase) and Account's `ListRegions`: the
@@ -6,12 +7,20 @@
 //! really return, and errors typed by the `x-amzn-ErrorType` header. State is kept per region,
 //! read from the SigV4 credential scope of each request, and per caller: the access key id in the
 //! same scope names the account that calls (the administrator, or a member account whose
-//! credentials came from STS `AssumeRole`, asked of moto). Tests drive it in-process through
-//! [`Standin`]; the `standin` binary serves the same thing for local runs.
+//! credentials came from STS `AssumeRole`, asked of moto). Tests drive it through [`Standin`];
+//! the `standin` binary serves the same thing for local runs.
+//!
+//! [`Standin::start`] listens on a port of 127.0.0.1, for end-to-end tests and local runs;
+//! [`Standin::in_process`] has no listener and is reached only through
+//! [`Standin::http_client`], for fast tests within one process. Both answer with the same code.
+//! The latency and the rate limit go by tokio's clock, and a hang never answers (the SDK's
+//! timeouts, on the same clock, end it), so a test with a paused clock (`start_paused`) waits
+//! for none of them.
 
 mod account;
 mod guardduty;
 mod http;
+mod in_process;
 mod securityhub;
 mod sts;
 mod wire;
@@ -19,11 +28,12 @@ mod wire;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 pub use guardduty::results;
 pub use securityhub::results as securityhub_results;
@@ -240,7 +250,7 @@ pub(crate) struct Caller {
     pub(crate) arn: String,
 }
 
-/// A token bucket of the rate limit.
+/// A token bucket of the rate limit, on tokio's clock.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Bucket {
     pub(crate) tokens: f64,
@@ -445,12 +455,18 @@ impl State {
     }
 }
 
-/// A running stand-in. Dropping it stops the server.
+/// A running stand-in. Dropping it stops its server, if it has one.
 pub struct Standin {
-    addr: SocketAddr,
+    /// Where it listens; `None` in-process.
+    addr: Option<SocketAddr>,
     state: Arc<Mutex<State>>,
-    server: JoinHandle<()>,
+    server: Option<JoinHandle<()>>,
 }
+
+/// The endpoint of a stand-in served in-process: a name that resolves nowhere (`.invalid`,
+/// RFC 2606), so that a request that misses [`Standin::http_client`] fails instead of leaving
+/// the machine.
+pub const IN_PROCESS_ENDPOINT: &str = "http://standin.invalid";
 
 impl Standin {
     /// Starts a stand-in on a free port of 127.0.0.1.
@@ -462,23 +478,55 @@ impl Standin {
     pub async fn start_on(settings: Settings, port: u16) -> std::io::Result<Standin> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(Mutex::new(State {
-            admin_account: settings.admin_account,
-            detectors: settings.detectors,
-            ..State::default()
-        }));
+        let state = Self::initial(settings);
         let server = tokio::spawn(http::serve(listener, state.clone()));
         Ok(Standin {
-            addr,
+            addr: Some(addr),
             state,
-            server,
+            server: Some(server),
         })
     }
 
+    /// A stand-in without a listener, reached only through [`Standin::http_client`]: give the
+    /// SDK that client and [`Standin::endpoint`] (`IN_PROCESS_ENDPOINT`). Callers are told
+    /// apart by their access key ids as over HTTP; fix member accounts' keys with
+    /// [`Standin::set_identity`].
+    pub fn in_process(settings: Settings) -> Standin {
+        Standin {
+            addr: None,
+            state: Self::initial(settings),
+            server: None,
+        }
+    }
+
+    fn initial(settings: Settings) -> Arc<Mutex<State>> {
+        Arc::new(Mutex::new(State {
+            admin_account: settings.admin_account,
+            detectors: settings.detectors,
+            ..State::default()
+        }))
+    }
+
     /// The URL to give the SDK, for example in `AWS_ENDPOINT_URL_GUARDDUTY`,
-    /// `AWS_ENDPOINT_URL_SECURITYHUB` and `AWS_ENDPOINT_URL_ACCOUNT`.
+    /// `AWS_ENDPOINT_URL_SECURITYHUB` and `AWS_ENDPOINT_URL_ACCOUNT`; [`IN_PROCESS_ENDPOINT`]
+    /// for a stand-in served in-process.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.addr {
+            Some(addr) => format!("http://{addr}"),
+            None => IN_PROCESS_ENDPOINT.to_owned(),
+        }
+    }
+
+    /// An HTTP client for the SDK (`http_client` of an `SdkConfig` or a service's config) that
+    /// hands each request to this stand-in in-process, without a socket. It answers only
+    /// requests to [`Standin::endpoint`]: any other URL fails the request, so a client that
+    /// ignored the endpoint override is caught. A hung call never answers; the SDK's timeouts
+    /// end it.
+    pub fn http_client(&self) -> SharedHttpClient {
+        SharedHttpClient::new(in_process::InProcess::new(
+            self.state.clone(),
+            self.endpoint(),
+        ))
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -670,7 +718,8 @@ impl Standin {
 
     // ----- the service's manners -----
 
-    /// Delays every answer by `latency`, as the real service would take its time.
+    /// Delays every answer by `latency`, as the real service would take its time (on tokio's
+    /// clock: a paused clock does not wait).
     pub fn set_latency(&self, latency: std::time::Duration) {
         self.state().latency = latency;
     }
@@ -684,8 +733,8 @@ impl Standin {
     }
 
     /// Lets at most `per_second` calls a second through for each service, operation and region
-    /// (a token bucket holding one second of calls); the others answer 429
-    /// `TooManyRequestsException`. `None` lifts the limit.
+    /// (a token bucket holding one second of calls, refilled on tokio's clock); the others
+    /// answer 429 `TooManyRequestsException`. `None` lifts the limit.
     pub fn set_rate_limit(&self, per_second: Option<u32>) {
         let mut state = self.state();
         state.rate_limit = per_second;
@@ -705,6 +754,8 @@ impl Standin {
 
 impl Drop for Standin {
     fn drop(&mut self) {
-        self.server.abort();
+        if let Some(server) = &self.server {
+            server.abort();
+        }
     }
 }
