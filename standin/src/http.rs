@@ -342,6 +342,8 @@ fn respond(
             )),
             Some(FaultKind::ServerError) => Some(encode(service, internal_error(service))),
             None => {
+                // Another run's work lands just before this call is answered.
+                state.land_races(service, operation, &region);
                 let ctx = Ctx {
                     region: &region,
                     caller: &caller.account,

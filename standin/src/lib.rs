@@ -218,6 +218,43 @@ impl Fault {
     }
 }
 
+/// Another run's work landing between two calls of the run under test, to make races happen
+/// where a test wants them: just before the stand-in answers the next `operation` call of
+/// `service` in `region`, `accounts` become the administrator's members at `status`, as if
+/// another run had created them (`Created`), created and invited them (`Invited`: its
+/// invitation counts among those sent), or the organisation had associated them (`Enabled`).
+/// A call refused or faulted before the service sees it does not set it off.
+#[derive(Clone, Debug)]
+pub struct Race {
+    /// GuardDuty or Security Hub.
+    pub service: Service,
+    pub operation: Operation,
+    pub region: String,
+    pub accounts: Vec<String>,
+    pub status: String,
+}
+
+impl Race {
+    /// A GuardDuty race before the next `operation` in `region`.
+    pub fn before(operation: Operation, region: &str, accounts: &[&str], status: &str) -> Race {
+        Race {
+            service: Service::GuardDuty,
+            operation,
+            region: region.to_owned(),
+            accounts: accounts.iter().map(|a| (*a).to_owned()).collect(),
+            status: status.to_owned(),
+        }
+    }
+
+    /// The same race, in another service.
+    pub fn in_service(self, service: Service) -> Race {
+        Race { service, ..self }
+    }
+}
+
+/// The email of the members another run made ([`Race`]).
+const RIVAL_EMAIL: &str = "another-run@example.com";
+
 /// How to start a stand-in.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -306,6 +343,21 @@ impl Members {
         }
     }
 
+    /// Puts a member in place as another run would have ([`Race`]); an `Invited` one's
+    /// invitation is sent.
+    fn put_by_rival(&mut self, region: &str, account_id: &str, status: &str, id: String) {
+        self.put(region, account_id, RIVAL_EMAIL, status, id.clone());
+        if status == "Invited" {
+            self.sent.push(Invitation {
+                region: region.to_owned(),
+                account_id: account_id.to_owned(),
+                invitation_id: id,
+                message: None,
+                disable_email_notification: false,
+            });
+        }
+    }
+
     fn of_region(&self, region: &str) -> BTreeMap<String, Member> {
         self.members
             .get(region)
@@ -343,6 +395,8 @@ pub(crate) struct State {
     pub(crate) identities: HashMap<String, Option<Caller>>,
     pub(crate) calls: Vec<Call>,
     pub(crate) faults: Vec<Fault>,
+    /// Other runs' work, waiting for the call it comes before.
+    pub(crate) races: Vec<Race>,
     /// Added to every answer, to stand for the service's own latency.
     pub(crate) latency: std::time::Duration,
     pub(crate) chaos: Option<Chaos>,
@@ -426,6 +480,25 @@ impl State {
             *n -= 1;
         }
         Some(fault.kind)
+    }
+
+    /// Lands the races waiting for this call: each at most once.
+    pub(crate) fn land_races(&mut self, service: Service, operation: Operation, region: &str) {
+        let (landing, waiting) = std::mem::take(&mut self.races)
+            .into_iter()
+            .partition(|r| r.service == service && r.operation == operation && r.region == region);
+        self.races = waiting;
+        for race in landing {
+            for account in &race.accounts {
+                let id = self.fresh_id();
+                let members = match service {
+                    Service::GuardDuty => &mut self.guardduty,
+                    Service::SecurityHub => &mut self.securityhub,
+                    Service::Account => continue,
+                };
+                members.put_by_rival(region, account, &race.status, id);
+            }
+        }
     }
 
     /// Whether the rate limit lets one more call through (a token bucket per service,
@@ -744,6 +817,11 @@ impl Standin {
     /// Adds a fault; faults are tried in the order they were added.
     pub fn inject(&self, fault: Fault) {
         self.state().faults.push(fault);
+    }
+
+    /// Makes another run's work land between two calls ([`Race`]).
+    pub fn race(&self, race: Race) {
+        self.state().races.push(race);
     }
 
     /// A JSON snapshot of members, calls and invitations, for people and scripts.

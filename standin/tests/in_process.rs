@@ -1,6 +1,7 @@
 //! The stand-in served in-process answers as it does over HTTP: the same calls through the SDK's
 //! clients give the same answers and the same record, member keys name member accounts, a hang
-//! never answers, latency delays the answer, and a request to any other endpoint is refused rather than sent elsewhere.
+//! never answers, latency delays the answer, a race lands before its call, and a request to any
+//! other endpoint is refused rather than sent elsewhere.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -10,7 +11,9 @@ use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::config::{Credentials, Region};
 use aws_sdk_guardduty::error::ProvideErrorMetadata;
 use aws_sdk_guardduty::types::AccountDetail;
-use standin::{Fault, FaultKind, IN_PROCESS_ENDPOINT, Operation, Settings, Standin, results};
+use standin::{
+    Fault, FaultKind, IN_PROCESS_ENDPOINT, Operation, Race, Service, Settings, Standin, results,
+};
 
 const ADMIN: &str = "999999999999";
 const MEMBER: &str = "222222222222";
@@ -212,4 +215,67 @@ async fn a_hang_never_answers_and_latency_delays_the_answer() {
     let started = Instant::now();
     gd.list_detectors().send().await.expect("answered");
     assert!(started.elapsed() >= Duration::from_millis(100));
+}
+
+#[tokio::test]
+async fn a_race_lands_just_before_its_call() {
+    let s = Standin::in_process(settings());
+    let other = "333333333333";
+    s.race(Race::before(
+        Operation::CreateMembers,
+        US,
+        &[MEMBER, other],
+        "Invited",
+    ));
+    s.race(
+        Race::before(Operation::CreateMembers, US, &[other], "Created")
+            .in_service(Service::SecurityHub),
+    );
+    let gd = client(&s);
+    gd.get_members()
+        .detector_id(DETECTOR)
+        .account_ids(MEMBER)
+        .send()
+        .await
+        .expect("read");
+    assert!(
+        s.members(US).is_empty(),
+        "not yet: the race waits for CreateMembers"
+    );
+
+    let created = gd
+        .create_members()
+        .detector_id(DETECTOR)
+        .account_details(detail(MEMBER))
+        .send()
+        .await
+        .expect("answered");
+    let results: Vec<_> = created
+        .unprocessed_accounts()
+        .iter()
+        .map(|u| (u.account_id(), u.result()))
+        .collect();
+    assert_eq!(results, [(Some(MEMBER), Some(results::ALREADY_MEMBER))]);
+    assert_eq!(s.members(US)[MEMBER].relationship_status, "Invited");
+    assert_eq!(s.members(US)[other].relationship_status, "Invited");
+    let invited: Vec<_> = s.invitations().into_iter().map(|i| i.account_id).collect();
+    assert_eq!(
+        invited,
+        [MEMBER, other],
+        "the other run's invitations were sent"
+    );
+    assert!(
+        s.security_hub_members(US).is_empty(),
+        "a Security Hub race waits for Security Hub's call"
+    );
+
+    // Landed once.
+    gd.create_members()
+        .detector_id(DETECTOR)
+        .account_details(detail("444444444444"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(s.invitations().len(), 2);
+    assert_eq!(s.members(US)["444444444444"].relationship_status, "Created");
 }
