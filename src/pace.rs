@@ -485,6 +485,9 @@ impl Paces {
 }
 
 #[cfg(test)]
+mod adaptive_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use aws_smithy_types::error::ErrorMetadata;
