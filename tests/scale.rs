@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use onboarder::HandlerError;
 use onboarder::limits::Limits;
 use serde_json::{Value, json};
-use standin::{Fault, FaultKind, Operation, Settings, Standin};
+use standin::{Fault, FaultKind, Operation};
 use support::*;
 
 const REGIONS: [&str; 17] = [
@@ -48,25 +48,19 @@ async fn five_thousand_accounts_in_seventeen_regions_fit_the_response_and_log_li
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let moto = Moto::start().await;
-    let standin = Standin::start(Settings {
-        admin_account: ADMIN_ACCOUNT.to_owned(),
-        detectors: REGIONS
-            .iter()
-            .map(|r| (r.to_string(), format!("detector-{r}")))
-            .collect(),
-    })
-    .await
-    .expect("the stand-in starts");
+    let detectors: Vec<(&str, String)> = REGIONS
+        .iter()
+        .map(|r| (*r, format!("detector-{r}")))
+        .collect();
+    let detectors: Vec<(&str, &str)> = detectors.iter().map(|(r, d)| (*r, d.as_str())).collect();
+    let world = World::with_detectors(&detectors).await;
     for region in REGIONS {
-        standin.inject(Fault::always(
+        world.standin.inject(Fault::always(
             Operation::InviteMembers,
             region,
             FaultKind::ServerError,
         ));
     }
-    let sdk = sdk_config(&moto, &standin, &[]).await;
-    let world = World { moto, standin, sdk };
     let limits = Limits {
         max_attempts: 2,
         ..TEST_LIMITS
