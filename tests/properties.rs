@@ -1,11 +1,40 @@
-//! Property tests of the event parser and validation: random JSON, wrong types, huge strings and
-//! deep nesting never panic, and no entry of a manual invoke is ever lost.
+//! Property tests of the event parser and validation: random JSON, the samples changed at any
+//! depth, event text cut short or spliced, wrong types, huge strings and deep nesting never
+//! panic, and no entry of a manual invoke is ever lost.
+
+use std::collections::BTreeSet;
 
 use onboarder::account::AccountId;
 use onboarder::event::{self, Action, Entry, MAX_ACCOUNTS};
 use onboarder::request;
 use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
 use serde_json::{Value, json};
+
+/// Every sample in `events/`, and AccountJoinedOrganization, of which AWS has published none
+/// (its documented part, as in tests/template.rs): the shapes the parser is written for.
+const SAMPLES: [&str; 14] = [
+    r#"{"version": "0", "id": "0d1e2f3a-0000-4111-8222-333344445555",
+        "detail-type": "AWS Service Event via CloudTrail", "source": "aws.organizations",
+        "account": "111111111111", "time": "2026-05-28T10:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"eventSource": "organizations.amazonaws.com", "eventName": "AccountJoinedOrganization",
+                   "serviceEventDetails": {"accountId": "555555555555", "joinedMethod": "INVITED", "joinedTime": "2026-05-28T10:00:00Z"}}}"#,
+    include_str!("../events/ct_create_managed_account.json"),
+    include_str!("../events/ct_update_managed_account.json"),
+    include_str!("../events/manual_dry_run.json"),
+    include_str!("../events/manual_dry_run_sweep.json"),
+    include_str!("../events/manual_invoke.json"),
+    include_str!("../events/manual_sweep.json"),
+    include_str!("../events/org_api_accept_handshake.json"),
+    include_str!("../events/org_api_create_account.json"),
+    include_str!("../events/org_api_invite_account.json"),
+    include_str!("../events/org_create_account_result_failed.json"),
+    include_str!("../events/org_create_account_result_succeeded.json"),
+    include_str!("../events/report_sample.json"),
+    include_str!("../events/scheduled_event.json"),
+];
 
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -90,6 +119,129 @@ fn envelope_with_random_detail() -> impl Strategy<Value = Value> {
     })
 }
 
+fn sample() -> impl Strategy<Value = Value> {
+    prop::sample::select(SAMPLES.as_slice())
+        .prop_map(|text| serde_json::from_str(text).expect("the samples are JSON"))
+}
+
+/// The JSON pointer of every value in `value`, itself (`""`) included.
+fn pointers(value: &Value, at: &str, out: &mut Vec<String>) {
+    out.push(at.to_owned());
+    match value {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                pointers(item, &format!("{at}/{i}"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let key = key.replace('~', "~0").replace('/', "~1");
+                pointers(item, &format!("{at}/{key}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `event` with the value at one of its pointers replaced by `new`, or (`remove`) taken out of
+/// its object or list.
+fn mutate(mut event: Value, at: Index, new: Value, remove: bool) -> Value {
+    let mut all = Vec::new();
+    pointers(&event, "", &mut all);
+    let pointer = at.get(&all);
+    match pointer.rsplit_once('/') {
+        Some((parent, key)) if remove => match event.pointer_mut(parent) {
+            Some(Value::Object(map)) => {
+                map.remove(&key.replace("~1", "/").replace("~0", "~"));
+            }
+            Some(Value::Array(items)) => {
+                if let Ok(i) = key.parse::<usize>() {
+                    items.remove(i);
+                }
+            }
+            _ => {}
+        },
+        _ => {
+            if let Some(slot) = event.pointer_mut(pointer) {
+                *slot = new;
+            }
+        }
+    }
+    event
+}
+
+/// A sample with one to three of its values, at any depth, replaced by random JSON or removed:
+/// the typed parsers behind each accepted shape see wrong types, missing fields and odd values.
+fn mutated_sample() -> impl Strategy<Value = Value> {
+    (
+        sample(),
+        prop::collection::vec((any::<Index>(), any_json(), any::<bool>()), 1..=3),
+    )
+        .prop_map(|(event, changes)| {
+            changes.into_iter().fold(event, |event, (at, new, remove)| {
+                mutate(event, at, new, remove)
+            })
+        })
+}
+
+/// What may happen to an event's text before it reaches the function.
+#[derive(Debug, Clone)]
+enum Damage {
+    None,
+    /// Cut short at this point.
+    Truncated(Index),
+    /// Up to this many characters, from this point, replaced by this text.
+    Spliced(Index, usize, String),
+}
+
+impl Damage {
+    fn apply(self, text: String) -> String {
+        let boundaries: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([text.len()])
+            .collect();
+        match self {
+            Damage::None => text,
+            Damage::Truncated(at) => text[..*at.get(&boundaries)].to_owned(),
+            Damage::Spliced(at, len, with) => {
+                let start = at.index(boundaries.len());
+                let end = (start + len).min(boundaries.len() - 1);
+                format!(
+                    "{}{with}{}",
+                    &text[..boundaries[start]],
+                    &text[boundaries[end]..]
+                )
+            }
+        }
+    }
+}
+
+/// JSON text as the Lambda runtime could receive it: random JSON, known envelopes with random
+/// details, the samples and the samples changed, compact or pretty, now and then cut short or
+/// with a span replaced by random text.
+fn event_text() -> impl Strategy<Value = String> {
+    let value = prop_oneof![
+        2 => any_json(),
+        2 => envelope_with_random_detail(),
+        1 => sample(),
+        5 => mutated_sample(),
+    ];
+    let damage = prop_oneof![
+        6 => Just(Damage::None),
+        1 => any::<Index>().prop_map(Damage::Truncated),
+        1 => (any::<Index>(), 0..8usize, ".{0,8}").prop_map(|(at, len, with)| Damage::Spliced(at, len, with)),
+    ];
+    (value, any::<bool>(), damage).prop_map(|(value, pretty, damage)| {
+        let text = if pretty {
+            serde_json::to_string_pretty(&value)
+        } else {
+            serde_json::to_string(&value)
+        };
+        damage.apply(text.expect("a JSON value serialises"))
+    })
+}
+
 /// Parses the way the Lambda runtime hands events over: from JSON text.
 fn parse_text(text: &str) {
     let Ok(value) = serde_json::from_str::<Value>(text) else {
@@ -166,9 +318,43 @@ proptest! {
     }
 
     #[test]
+    fn event_text_never_panics(text in event_text()) {
+        parse_text(&text);
+    }
+
+    #[test]
     fn arbitrary_text_never_panics(text in ".{0,200}") {
         parse_text(&text);
     }
+}
+
+/// The generated event text reaches the event parser, not only the JSON reader: most of it is
+/// JSON, much of it is accepted, and every kind of event the parser accepts is among it.
+#[test]
+fn event_text_reaches_every_accepted_shape_of_the_parser() {
+    let mut runner = TestRunner::deterministic();
+    let strategy = event_text();
+    let (mut json, mut accepted) = (0, 0);
+    let mut triggers = BTreeSet::new();
+    for _ in 0..500 {
+        let text = strategy
+            .new_tree(&mut runner)
+            .expect("a generated text")
+            .current();
+        let Ok(value) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        json += 1;
+        if let Ok(received) = event::parse(value) {
+            accepted += 1;
+            triggers.insert(received.trigger);
+        }
+    }
+    assert!(json >= 350, "{json} of 500 texts are JSON");
+    assert!(accepted >= 60, "{accepted} of 500 texts are accepted");
+    // Five kinds of EventBridge event, a scheduled sweep, manual invokes and sweeps, each also
+    // as a dry run.
+    assert!(triggers.len() >= 10, "{triggers:?}");
 }
 
 #[test]

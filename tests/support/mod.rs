@@ -1,14 +1,23 @@
-//! What the end-to-end tests share: moto's server for SES v2 and Organizations, the GuardDuty
-//! stand-in, SDK configuration pointed at both, and the handler built the way `main` builds it.
+//! What the end-to-end tests share: moto's server for SES v2, Organizations and STS, the
+//! GuardDuty stand-in, SDK configuration pointed at both, and the handler built the way `main`
+//! builds it.
 //!
-//! Each test starts its own servers on free 127.0.0.1 ports and stops them when it ends.
+//! One moto server per test binary, started by the first test that asks for it and shared by
+//! the binary's tests, which run at the same time on their own threads. Each test still has moto
+//! to itself: it works in an AWS account of its own ([`Moto::fresh_account`]), and moto keeps
+//! its state per account (Organizations, SES identities). Each test has its own stand-in, on a
+//! free 127.0.0.1 port, stopped when the test ends.
 
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::c_int;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use onboarder::limits::Limits;
@@ -29,18 +38,14 @@ use tokio::net::TcpStream;
 pub const ADMIN_ACCOUNT: &str = "999999999999";
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:999999999999:function:onboarder";
 pub const SENDER: &str = "guardduty-onboarding@example.com";
-pub const RECIPIENT: &str = "secops@example.com";
 pub const INVITATION: &str = "Welcome to the security organisation.";
 pub const US: &str = "us-east-1";
 pub const EU: &str = "eu-west-1";
 pub const US_DETECTOR: &str = "12abc34d567e8fa901bc2d34e56789f0";
 pub const EU_DETECTOR: &str = "98fed76c543b2ae109dc8b76a54321e0";
 
-/// moto's server, stopped when dropped.
-pub struct Moto {
-    child: Child,
-    pub endpoint: String,
-}
+/// The first of the moto accounts tests work in, one each: a range no test uses for members.
+const FIRST_TEST_ACCOUNT: u64 = 710_000_000_000;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -56,8 +61,45 @@ fn moto_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
 }
 
-impl Moto {
-    pub async fn start() -> Moto {
+/// Runs moto (`$0`, on port `$1`) until this shell's standard input closes, then stops it by
+/// its process id and waits for it to be gone. The test binary holds the only writing end of
+/// that pipe, and the kernel closes it when the binary ends, however it ends: a process that
+/// watches from outside, since Rust does not drop statics at exit. moto keeps nothing worth a
+/// clean shutdown, and SIGKILL ends it at once.
+const WATCHDOG: &str = r#""$0" -H 127.0.0.1 -p "$1" </dev/null >/dev/null 2>&1 &
+moto=$!
+cat >/dev/null
+kill -KILL "$moto"
+wait "$moto""#;
+
+/// The watchdog shell and the writing end of its standard input, until the binary exits.
+static WATCHDOG_SHELL: Mutex<Option<(Child, ChildStdin)>> = Mutex::new(None);
+
+unsafe extern "C" {
+    /// C's `atexit`: the callback runs when the process calls `exit`, as libtest does at the end,
+    /// whether the tests passed or failed.
+    fn atexit(callback: extern "C" fn()) -> c_int;
+}
+
+/// At exit: closes the watchdog's pipe and waits until moto is gone, so that nothing of this
+/// binary is left when `cargo test` moves on or ends. (A binary killed by a signal does not come
+/// here; its watchdog stops moto all the same, a moment later.)
+extern "C" fn stop_moto() {
+    let shell = WATCHDOG_SHELL
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some((mut shell, lifeline)) = shell {
+        drop(lifeline);
+        let _ = shell.wait();
+    }
+}
+
+/// The binary's moto server (its endpoint), started on first use; tests that ask meanwhile
+/// wait until it answers.
+fn server() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
         let binary = moto_binary();
         assert!(
             binary.exists(),
@@ -65,46 +107,128 @@ impl Moto {
             binary.display()
         );
         let port = free_port();
-        let child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut shell = Command::new("sh")
+            .arg("-c")
+            .arg(WATCHDOG)
+            .arg(&binary)
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("moto_server starts");
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
+            .expect("sh starts moto_server");
+        let lifeline = shell.stdin.take().expect("the watchdog's stdin is a pipe");
+        *WATCHDOG_SHELL.lock().unwrap_or_else(|e| e.into_inner()) = Some((shell, lifeline));
+        // SAFETY: registers a plain function without arguments, as `atexit` expects.
+        let registered = unsafe { atexit(stop_moto) };
+        assert_eq!(registered, 0, "atexit registers the moto shutdown");
+        let endpoint = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
-        while http_get(&moto.endpoint, "/moto-api/").await.is_none() {
+        while blocking_get(&endpoint, "/moto-api/").is_none() {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
-                "moto_server did not answer on {} within 60 s",
-                moto.endpoint
+                "moto_server did not answer on {endpoint} within 60 s (try {} -p {port} by hand)",
+                binary.display()
             );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            std::thread::sleep(Duration::from_millis(50));
         }
-        moto
+        endpoint
+    })
+}
+
+/// A plain HTTP/1.1 GET without a runtime, for the wait before moto answers; `None` when the
+/// server does not answer 200.
+fn blocking_get(endpoint: &str, path: &str) -> Option<String> {
+    let authority = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(authority).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+}
+
+/// moto as one test sees it: the binary's server, and an AWS account there that is the test's
+/// alone.
+pub struct Moto {
+    pub endpoint: String,
+    /// The account the test's calls to moto run in. Not [`ADMIN_ACCOUNT`]: the stand-in is told
+    /// that these credentials are the administrator's.
+    pub account: String,
+    /// Keys from STS `AssumeRole` of a role in `account`.
+    pub credentials: Credentials,
+    /// Where the test's reports go: moto lists every account's sent mail together, without
+    /// saying whose, so each test has an address of its own.
+    pub recipient: String,
+}
+
+impl Moto {
+    /// A new account on the binary's moto server (started if it is not yet).
+    ///
+    /// moto takes the account of a request from its access key: a key from STS `AssumeRole` of
+    /// `arn:aws:iam::ACCOUNT:role/…` is ACCOUNT's, any key it did not issue is its default
+    /// account's (moto 5.2's `iam/models.py`, `get_account_id_from`). So an `AssumeRole` with
+    /// any key gives the test keys to an empty account: its own Organization, its own SES
+    /// identities.
+    pub async fn fresh_account() -> Moto {
+        static NEXT: AtomicU64 = AtomicU64::new(FIRST_TEST_ACCOUNT);
+        let endpoint = server().to_owned();
+        let account = format!("{:012}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let anyone = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(onboarder::sdk::https_client())
+            .region(Region::new(US))
+            .endpoint_url(&endpoint)
+            .credentials_provider(Credentials::new(
+                "AKIDTEST",
+                "test-secret",
+                None,
+                None,
+                "tests",
+            ))
+            .load()
+            .await;
+        let assumed = aws_sdk_sts::Client::new(&anyone)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{account}:role/onboarder-tests"))
+            .role_session_name("tests")
+            .send()
+            .await
+            .expect("moto's STS assumes a role in a new account");
+        let keys = assumed.credentials().expect("AssumeRole returns keys");
+        let credentials = Credentials::new(
+            keys.access_key_id(),
+            keys.secret_access_key(),
+            Some(keys.session_token().to_owned()),
+            None,
+            "tests",
+        );
+        Moto {
+            endpoint,
+            recipient: format!("secops+{account}@example.com"),
+            account,
+            credentials,
+        }
     }
 
-    /// The messages SES "sent", as moto records them: source, destinations, subject, body (the
-    /// HTML part).
+    /// The messages SES "sent" to this test's recipient, in order, as moto records them:
+    /// source, destinations, subject, body (the HTML part).
     pub async fn sent_messages(&self) -> Vec<Value> {
         let body = http_get(&self.endpoint, "/moto-api/data.json")
             .await
             .expect("moto answers /moto-api/data.json");
-        let data: Value = serde_json::from_str(&body).expect("moto's data is JSON");
-        data["ses"]["Message"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut data: Value = serde_json::from_str(&body).expect("moto's data is JSON");
+        let mut messages = match data["ses"]["Message"].take() {
+            Value::Array(messages) => messages,
+            _ => Vec::new(),
+        };
+        messages.retain(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|to| to.iter().any(|a| a == self.recipient.as_str()))
+        });
+        messages
     }
 }
 
@@ -137,19 +261,13 @@ impl LoadServiceConfig for Endpoints {
     }
 }
 
-/// SDK configuration for us-east-1 with test credentials, the SDK pointed at moto and the
-/// stand-in, except where `overrides` names another endpoint for a service variable.
+/// SDK configuration for us-east-1 with the test's moto credentials, the SDK pointed at moto
+/// and the stand-in, except where `overrides` names another endpoint for a service variable.
 pub async fn sdk_config(moto: &Moto, standin: &Standin, overrides: &[(&str, String)]) -> SdkConfig {
     let base = aws_config::defaults(BehaviorVersion::latest())
         .http_client(onboarder::sdk::https_client())
         .region(Region::new(US))
-        .credentials_provider(Credentials::new(
-            "AKIDTEST",
-            "test-secret",
-            None,
-            None,
-            "tests",
-        ))
+        .credentials_provider(moto.credentials.clone())
         .load()
         .await;
     let mut endpoints = HashMap::from([
@@ -200,7 +318,7 @@ impl World {
     }
 
     pub async fn with_detectors(detectors: &[(&str, &str)]) -> World {
-        let moto = Moto::start().await;
+        let moto = Moto::fresh_account().await;
         let standin = Standin::start(Settings {
             admin_account: ADMIN_ACCOUNT.to_owned(),
             detectors: detectors
@@ -212,6 +330,9 @@ impl World {
         .expect("the stand-in starts");
         // Member-account calls carry credentials from moto's AssumeRole: moto says whose.
         standin.set_sts_endpoint(&moto.endpoint);
+        // So do the test's own, which moto would say are the test's moto account's: they are
+        // the administrator's.
+        standin.set_identity(moto.credentials.access_key_id(), ADMIN_ACCOUNT);
         let sdk = sdk_config(&moto, &standin, &[]).await;
         World { moto, standin, sdk }
     }
@@ -277,7 +398,7 @@ impl World {
             ),
             ("INVITATION_MESSAGE", INVITATION),
             ("REPORT_SENDER", SENDER),
-            ("REPORT_RECIPIENTS", RECIPIENT),
+            ("REPORT_RECIPIENTS", &self.moto.recipient),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -367,8 +488,8 @@ pub fn closed_endpoint() -> String {
     format!("http://127.0.0.1:{}", free_port())
 }
 
-/// Asserts the one email moto recorded (from SENDER to RECIPIENT); returns its subject and
-/// HTML body.
+/// Asserts the one email moto recorded for this test (from SENDER to the test's recipient);
+/// returns its subject and HTML body.
 pub async fn the_email(world: &World) -> (String, String) {
     let messages = world.moto.sent_messages().await;
     assert_eq!(messages.len(), 1, "exactly one report: {messages:?}");
@@ -376,7 +497,7 @@ pub async fn the_email(world: &World) -> (String, String) {
     assert_eq!(m["source"], SENDER);
     assert_eq!(
         m["destinations"]["ToAddresses"],
-        serde_json::json!([RECIPIENT])
+        serde_json::json!([world.moto.recipient])
     );
     (
         m["subject"].as_str().unwrap_or_default().to_owned(),
