@@ -161,7 +161,7 @@ impl Listing {
                 account_name: account.name().map(str::to_owned),
                 outcome: Outcome::Unprocessed {
                     step: Step::Lookup,
-                    result: Reason::NoAccountId,
+                    result: Box::new(Reason::NoAccountId),
                 },
             });
             return;
@@ -189,9 +189,9 @@ impl Listing {
                 account_name: name,
                 outcome: Outcome::Unprocessed {
                     step: Step::Lookup,
-                    result: Reason::NoEmail {
+                    result: Box::new(Reason::NoEmail {
                         operation: "ListAccounts",
-                    },
+                    }),
                 },
             }),
         }

@@ -188,7 +188,7 @@ fn group<'a>(
         let id = &row.account.account_id;
         // An account id in a group's list: its quotes and a comma.
         let cost = serde_json::to_string(id).map_or(64, |s| s.len() + 1);
-        let key = (row.service, row.region, row.outcome());
+        let key = (row.service(), row.region(), row.outcome());
         if let Some(&i) = index.get(&key) {
             if used + cost > budget {
                 omitted += 1;
@@ -226,8 +226,8 @@ fn new_group(row: &Row<'_>) -> Option<AttentionGroup> {
         | Outcome::AlreadyMember { .. } => return None,
     };
     Some(AttentionGroup {
-        service: row.service,
-        region: row.region.to_owned(),
+        service: row.service(),
+        region: row.region().to_owned(),
         outcome: kind,
         step,
         status: row.status().map(str::to_owned),
@@ -293,13 +293,13 @@ mod tests {
             (1, 1) => Outcome::EnabledByOrganization,
             _ => Outcome::Unprocessed {
                 step: Step::Invite,
-                result: Reason::call(
+                result: Box::new(Reason::call(
                     "InviteMembers",
                     CallError::Failed(AwsError::service(
                         "ThrottlingException",
                         Some("Rate exceeded"),
                     )),
-                ),
+                )),
             },
         });
         let response = Response::of(s, Delivery::skipped("test"));
@@ -334,7 +334,7 @@ mod tests {
         let hung = Response::of(
             summary(5_000, 17, |_, _| Outcome::Unprocessed {
                 step: Step::Check,
-                result: Reason::call("GetMembers", CallError::CutOff),
+                result: Box::new(Reason::call("GetMembers", CallError::CutOff)),
             }),
             Delivery::skipped("test"),
         );
@@ -346,11 +346,13 @@ mod tests {
         let unique = Response::of(
             summary(5_000, 17, |a, r| Outcome::Unprocessed {
                 step: Step::Create,
-                result: format!(
-                    "a result of {a} in {r} that is long enough to add up: {}",
-                    "x".repeat(100)
-                )
-                .into(),
+                result: Box::new(
+                    format!(
+                        "a result of {a} in {r} that is long enough to add up: {}",
+                        "x".repeat(100)
+                    )
+                    .into(),
+                ),
             }),
             Delivery::skipped("test"),
         );

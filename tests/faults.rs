@@ -417,7 +417,7 @@ async fn a_hung_endpoint_against_a_twenty_second_deadline_still_reports_in_time(
             row.outcome,
             Outcome::Unprocessed {
                 step: Step::Check,
-                result: Reason::call("GetMembers", CallError::CutOff)
+                result: Box::new(Reason::call("GetMembers", CallError::CutOff))
             }
         );
     }

@@ -863,9 +863,12 @@ async fn a_hung_call_is_abandoned_at_the_timeouts_and_reported_per_account() {
     for row in run.rows(Service::GuardDuty, US) {
         let Outcome::Unprocessed {
             step: Step::Check,
-            result: Reason::Call { operation, error },
+            result,
         } = &row.outcome
         else {
+            panic!("{row:?}");
+        };
+        let Reason::Call { operation, error } = result.as_ref() else {
             panic!("{row:?}");
         };
         assert_eq!(*operation, "GetMembers");

@@ -121,7 +121,7 @@ pub async fn accept_all(
                 warn!(account_id = %row.account_id, service, region = %regions[r].region, error = %redact_emails(&reason.to_string()), "invitation not accepted");
                 row.outcome = Outcome::Unprocessed {
                     step: Step::Accept,
-                    result: Reason::NotAccepted(Box::new(reason)),
+                    result: Box::new(Reason::NotAccepted(Box::new(reason))),
                 };
             }
         }

@@ -134,7 +134,7 @@ pub async fn onboard(
                         account.id.to_string(),
                         Outcome::Unprocessed {
                             step: problem.step,
-                            result: problem.reason.clone(),
+                            result: Box::new(problem.reason.clone()),
                         },
                     );
                 }
@@ -151,7 +151,7 @@ pub async fn onboard(
                 // Shown if a path through the steps ever forgot an account: reported, not dropped.
                 .unwrap_or(Outcome::Unprocessed {
                     step: Step::Check,
-                    result: Reason::Lost,
+                    result: Box::new(Reason::Lost),
                 }),
         })
         .collect();
@@ -322,7 +322,7 @@ impl Run<'_, '_> {
                 id,
                 Outcome::Unprocessed {
                     step,
-                    result: reason.clone(),
+                    result: Box::new(reason.clone()),
                 },
             );
         }
@@ -413,7 +413,7 @@ impl Run<'_, '_> {
                             id,
                             Outcome::Unprocessed {
                                 step: Step::Invite,
-                                result: Reason::Result(result),
+                                result: Box::new(Reason::Result(result)),
                             },
                         );
                     }
@@ -465,7 +465,7 @@ impl Run<'_, '_> {
                     id,
                     Outcome::Unprocessed {
                         step,
-                        result: Reason::Result(result),
+                        result: Box::new(Reason::Result(result)),
                     },
                 ),
             }
@@ -491,7 +491,7 @@ impl Run<'_, '_> {
                     id,
                     Outcome::Unprocessed {
                         step,
-                        result: Reason::Result(refusal.result),
+                        result: Box::new(Reason::Result(refusal.result)),
                     },
                 ),
                 None => settled.accepted.push(*id),

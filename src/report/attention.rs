@@ -233,18 +233,18 @@ fn merge<'a>(rows: &[Row<'a>]) -> Vec<Merged<'a>> {
     for row in rows {
         let key = (
             row.account.account_id.as_str(),
-            row.service.map(|s| s.as_str()),
+            row.service().map(|s| s.as_str()),
             row.step().or(row.status()),
             row.result(),
             row.label(),
         );
         match index.get(&key) {
-            Some(&i) => merged[i].regions.push(row.region),
+            Some(&i) => merged[i].regions.push(row.region()),
             None => {
                 index.insert(key, merged.len());
                 merged.push(Merged {
                     first: *row,
-                    regions: vec![row.region],
+                    regions: vec![row.region()],
                 });
             }
         }
@@ -258,9 +258,9 @@ pub fn text_line(row: &Row<'_>) -> String {
         "{} account={} region={}",
         row.label(),
         one_line(&row.account.account_id),
-        row.region
+        row.region()
     );
-    if let Some(service) = row.service {
+    if let Some(service) = row.service() {
         let _ = write!(line, " service={}", service.as_str());
     }
     if let Some(status) = row.status() {
@@ -291,7 +291,7 @@ fn html_row(merged: &Merged<'_>) -> String {
         "<tr style=\"{TD}\"><td style=\"font-family:monospace;background:{background}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         escape(&row.account.account_id),
         escape(row.account.account_name.as_deref().unwrap_or("")),
-        row.service.map_or("", |s| s.name()),
+        row.service().map_or("", |s| s.name()),
         escape(&merged.regions.join(", ")),
         escape(&detail),
         escape(&row.result().unwrap_or_default()),

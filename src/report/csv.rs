@@ -108,8 +108,8 @@ fn write_table(table: &Table<'_>, emit: &mut dyn FnMut(&str)) {
             &[
                 &row.account.account_id,
                 row.account.account_name.as_deref().unwrap_or(""),
-                row.service.map_or("", |s| s.name()),
-                row.region,
+                row.service().map_or("", |s| s.name()),
+                row.region(),
                 &outcome(&row),
                 row.status().unwrap_or(""),
                 row.step().unwrap_or(""),

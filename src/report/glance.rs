@@ -194,7 +194,7 @@ fn lines<'a>(table: &Table<'a>) -> Vec<Line<'a>> {
         if line.name.is_none() {
             line.name = row.account.account_name.as_deref();
         }
-        match columns.get(&(row.service, row.region)) {
+        match columns.get(&(row.service(), row.region())) {
             Some(&c) => line.cells[c] = Some(row.kind()),
             None => line.before = row.step().or(Some("validate")),
         }

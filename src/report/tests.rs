@@ -252,7 +252,7 @@ fn every_value_is_escaped_and_kept_on_one_line() {
         account_name: Some(hostile.into()),
         outcome: Outcome::Unprocessed {
             step: Step::Create,
-            result: "line one\nline two & \"quoted\" <b>bold</b>".into(),
+            result: Box::new("line one\nline two & \"quoted\" <b>bold</b>".into()),
         },
     });
     let report = render(&s);
@@ -369,13 +369,13 @@ fn organisation(accounts: usize) -> Summary {
                     outcome: match (r, a) {
                         (5, _) => Outcome::Unprocessed {
                             step: Step::Invite,
-                            result: Reason::call(
+                            result: Box::new(Reason::call(
                                 "InviteMembers",
                                 CallError::Failed(AwsError::service(
                                     "TooManyRequestsException",
                                     Some("Rate exceeded"),
                                 )),
-                            ),
+                            )),
                         },
                         (_, a) if a % 100 == 7 && service == Service::GuardDuty => {
                             Outcome::NeedsAction {
@@ -460,13 +460,13 @@ fn a_thousand_accounts_with_a_few_failures_show_the_failures_first() {
                 if region.region == "eu-west-2" && region.service == Service::GuardDuty && a < 3 {
                     Outcome::Unprocessed {
                         step: Step::Create,
-                        result: Reason::call(
+                        result: Box::new(Reason::call(
                             "CreateMembers",
                             CallError::Failed(AwsError::service(
                                 "InternalServerErrorException",
                                 Some("internal error"),
                             )),
-                        ),
+                        )),
                     }
                 } else {
                     Outcome::Invited
