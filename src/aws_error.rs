@@ -30,8 +30,6 @@ pub struct AwsError {
     kind: Kind,
     code: Option<String>,
     message: Option<String>,
-    /// The HTTP status of the service's answer, where there was one.
-    status: Option<u16>,
     /// Every cause, in words: shown when there is no code.
     causes: String,
 }
@@ -47,15 +45,14 @@ pub fn is_throttling_code(code: &str) -> bool {
 impl AwsError {
     /// An error a service answered with: its code and message.
     pub fn service(code: &str, message: Option<&str>) -> AwsError {
-        AwsError::from_metadata(Kind::Service, code_and_message(code, message), None)
+        AwsError::from_metadata(Kind::Service, code_and_message(code, message))
     }
 
-    fn from_metadata(kind: Kind, meta: ErrorMetadata, status: Option<u16>) -> AwsError {
+    fn from_metadata(kind: Kind, meta: ErrorMetadata) -> AwsError {
         AwsError {
             kind,
             code: meta.code().map(str::to_owned),
             message: meta.message().map(str::to_owned),
-            status,
             causes: DisplayErrorContext(&meta).to_string(),
         }
     }
@@ -72,11 +69,6 @@ impl AwsError {
     /// The service's message, where it gave one.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
-    }
-
-    /// The HTTP status of the answer, where there was one.
-    pub fn status(&self) -> Option<u16> {
-        self.status
     }
 
     /// Whether the service answered with this error code.
@@ -148,12 +140,10 @@ where
             SdkError::DispatchFailure(_) => Kind::Dispatch,
             _ => Kind::Other,
         };
-        let status = self.raw_response().map(|r| r.status().as_u16());
         AwsError {
             kind,
             code: self.code().map(str::to_owned),
             message: self.message().map(str::to_owned),
-            status,
             causes: DisplayErrorContext(&self).to_string(),
         }
     }
@@ -162,7 +152,7 @@ where
 /// The metadata alone, as a service's answer.
 impl IntoAwsError for ErrorMetadata {
     fn into_aws_error(self) -> AwsError {
-        AwsError::from_metadata(Kind::Service, self, None)
+        AwsError::from_metadata(Kind::Service, self)
     }
 }
 

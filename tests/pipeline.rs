@@ -6,6 +6,8 @@
 //! The end-to-end tests (`onboarding.rs`, `services.rs`, `faults.rs`) keep the stand-in over
 //! HTTP and the handler.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,17 +44,8 @@ const US_DETECTOR: &str = "12abc34d567e8fa901bc2d34e56789f0";
 const EU_DETECTOR: &str = "98fed76c543b2ae109dc8b76a54321e0";
 const MESSAGE: &str = "Welcome to the security organisation.";
 
-/// Retries and timeouts as `tests/support`'s: the production shape, with short waits.
-const LIMITS: Limits = Limits {
-    max_attempts: 8,
-    initial_backoff: Duration::from_millis(5),
-    max_backoff: Duration::from_millis(50),
-    connect_timeout: Duration::from_secs(2),
-    attempt_timeout: Duration::from_secs(5),
-    operation_timeout: Duration::from_secs(20),
-    report_time: Duration::from_secs(20),
-    batch_concurrency: BATCH_CONCURRENCY,
-};
+/// Retries and timeouts for tests: the production shape, with short waits.
+const LIMITS: Limits = support::TEST_LIMITS;
 
 /// The SDK configuration of a run against `standin`: its in-process client, its endpoint for
 /// every service, us-east-1, static test credentials, the test limits. Nothing is read from the

@@ -1,8 +1,8 @@
-//! The onboarding of one service in one region, written once for every [`MemberService`]: prepare the region (and for a sweep, read every member with `ListMembers`),
-//! then each batch of at most 50 accounts on its own: learn who is already a member
-//! (`GetMembers`), create the new members, invite every member still at `Created`. Batches do not
-//! wait for each other; a bounded number run at once. Each call goes through the deadline, and
-//! every account's result is kept.
+//! The onboarding of one service in one region, written once for every [`MemberService`]: prepare
+//! the region (and for a sweep, read every member with `ListMembers`), then each batch of at most
+//! 50 accounts on its own: learn who is already a member (`GetMembers`), create the new members,
+//! invite every member still at `Created`. Batches do not wait for each other; a bounded number run
+//! at once. Each call goes through the deadline, and every account's result is kept.
 //!
 //! Checking first is what makes a redelivered event safe: an account past `Created` is never
 //! invited again. A result that only means another run got there first ("already a member",
