@@ -102,13 +102,12 @@ TEMPLATES = {
 }
 
 
-# The function's event rules, which SAM creates from its Events (OnboarderFunction<event name>).
+# The account-event rules, which send the events to the function's queue.
 FUNCTION_RULES = {
-    "OnboarderFunctionControlTowerCreateManagedAccount",
-    "OnboarderFunctionControlTowerUpdateManagedAccount",
-    "OnboarderFunctionOrganizationsCreateAccountResult",
-    "OnboarderFunctionOrganizationsAcceptHandshake",
-    "OnboarderFunctionOrganizationsAccountJoinedOrganization",
+    "ControlTowerCreateManagedAccount",
+    "ControlTowerUpdateManagedAccount",
+    "OrganizationsCreateAccountResult",
+    "OrganizationsAccountJoinedOrganization",
 }
 
 
@@ -123,7 +122,6 @@ def expected_stack(name: str, params: dict) -> tuple[bool, set | None]:
     if region == "us-east-1":
         rules |= {
             "OrganizationsCreateAccountResult",
-            "OrganizationsAcceptHandshake",
             "OrganizationsAccountJoinedOrganization",
         }
     if region == home:
@@ -135,7 +133,12 @@ def expected_grant(params: dict) -> dict[str, bool]:
     """template.yaml: the Sids of the function's own policy, each with whether it must carry the
     aws:RequestedRegion condition."""
     listed = params["Regions"] != "all-enabled"
-    grant = {"GuardDutyMembers": listed, "OrganizationsAccountEmail": False, "OrganizationsListAccounts": False}
+    grant = {
+        "GuardDutyMembers": listed,
+        "OrganizationsAccountEmail": False,
+        "OrganizationsListAccounts": False,
+        "SqsAccountEvents": False,
+    }
     if params["EnableSecurityHub"] == "true":
         grant["SecurityHubMembers"] = listed
     if not listed:
