@@ -66,13 +66,21 @@ def replace(value, mapping):
     return value
 
 
+def bodies(event, convert):
+    """A batch from the queue with each record's body converted (json.loads to read the event in
+    it, json.dumps to put it back); any other event as it is."""
+    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+        return {**event, "Records": [{**r, "body": convert(r["body"])} for r in event["Records"]]}
+    return event
+
+
 def prepare(args):
     wait(args.endpoint)
     client("sesv2", args.endpoint).create_email_identity(EmailIdentity=args.sender)
     org = client("organizations", args.endpoint)
     org.create_organization(FeatureSet="ALL")
     with open(args.event) as f:
-        event = json.load(f)
+        event = bodies(json.load(f), json.loads)
     mapping = {}
     # A manual invoke that gives every account's email needs no lookup: its ids are kept, so the
     # run (and its report) is the same every time.
@@ -89,7 +97,7 @@ def prepare(args):
     for sample_id, moto_id in mapping.items():
         print(f"  account {sample_id} of the event is moto's new account {moto_id}")
     with open(args.out, "w") as f:
-        json.dump(replace(event, mapping), f, indent=2)
+        json.dump(bodies(replace(event, mapping), json.dumps), f, indent=2)
 
 
 def text_of(body):

@@ -80,9 +80,9 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "REPORT_WHEN",
         parameter: "ReportWhen",
-        meaning: "`always`, `unprocessed` (only when something needs a person: an account not processed, a member that needs action, or a service-region that could not be used; a dry run's report is always sent) or `never`.",
-        default: "always",
-        template_default: "always",
+        meaning: "`changes` (when the run created, invited, enabled or accepted anything, or when something needs a person), `always`, `unprocessed` (only when something needs a person: an account not processed, a member that needs action, or a service-region that could not be used) or `never`. A dry run's report is sent unless `never`.",
+        default: "changes",
+        template_default: "changes",
     },
     Variable {
         name: "BATCH_CONCURRENCY",
@@ -166,10 +166,14 @@ impl fmt::Display for RoleName {
     }
 }
 
-/// When the report email is sent.
+/// When the report email is sent (a dry run's report is sent under each: someone asked for it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportWhen {
+    /// When the run created, invited, enabled or accepted anything, or anything needs a person:
+    /// a run that found everything in place sends nothing. The default.
+    Changes,
     Always,
+    /// Only when something needs a person.
     Unprocessed,
 }
 
@@ -274,14 +278,15 @@ impl Config {
         };
 
         let when = match get("REPORT_WHEN").map(|v| v.trim().to_ascii_lowercase()) {
-            None => Some(ReportWhen::Always),
+            None => Some(ReportWhen::Changes),
+            Some(v) if v == "changes" => Some(ReportWhen::Changes),
             Some(v) if v == "always" => Some(ReportWhen::Always),
             Some(v) if v == "unprocessed" => Some(ReportWhen::Unprocessed),
             Some(v) if v == "never" => None,
             Some(v) => {
                 return Err(err(
                     "REPORT_WHEN",
-                    format!("is {v:?}: set it to always, unprocessed or never"),
+                    format!("is {v:?}: set it to changes, always, unprocessed or never"),
                 ));
             }
         };
@@ -507,7 +512,7 @@ mod tests {
         assert_eq!(
             c.report,
             ReportSettings::Send {
-                when: ReportWhen::Always,
+                when: ReportWhen::Changes,
                 sender: "onboarder@example.com".into(),
                 recipients: vec![Email::parse("secops@example.com").unwrap()],
             }

@@ -9,8 +9,12 @@
 //! on the report, its complete table is logged, split into records that each fit CloudWatch
 //! Logs' event limit, so nothing is lost.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use aws_config::SdkConfig;
+use aws_lambda_events::sqs::SqsBatchResponse;
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 use tracing::{error, info, warn};
@@ -69,6 +73,38 @@ pub struct Run {
     /// Why nothing was done, for an event that needs no onboarding.
     pub ignored: Option<String>,
     pub report: Delivery,
+    /// For a batch from the account-event queue: its records that could not be read.
+    pub batch: Option<event::Batch>,
+}
+
+/// What the function answers: the run's [`Response`], or for a batch from the account-event
+/// queue, Lambda's partial batch response (`{"batchItemFailures": [...]}`), which is all the
+/// event source mapping reads; the batch's run is in the log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Run(Box<Response>),
+    Batch(SqsBatchResponse),
+}
+
+impl From<Run> for Answer {
+    fn from(run: Run) -> Answer {
+        match run.batch.clone() {
+            Some(batch) => {
+                let response = Response::from(run);
+                info!(
+                    trigger = %response.trigger,
+                    records = batch.records,
+                    records_failed = batch.failed.len(),
+                    counts = ?response.counts,
+                    report_sent = response.report.sent,
+                    "batch answered: its records that could not be read go back to the queue"
+                );
+                Answer::Batch(batch.response())
+            }
+            None => Answer::Run(Box::new(Response::from(run))),
+        }
+    }
 }
 
 impl From<Run> for Response {
@@ -100,6 +136,10 @@ pub struct Onboarder {
     regional: OnceCell<Regional>,
     /// Whether this account is GuardDuty's delegated administrator, per region, once learnt.
     administrations: Administrations,
+    /// Whether this process's last report could not be sent: the next run's report goes out
+    /// even when it finds everything in place, since Lambda's retry of that invocation finds
+    /// in place what it did.
+    report_owed: AtomicBool,
 }
 
 impl Onboarder {
@@ -142,6 +182,7 @@ impl Onboarder {
             member_role,
             regional,
             administrations: Administrations::default(),
+            report_owed: AtomicBool::new(false),
             sdk,
             config,
             limits,
@@ -149,8 +190,8 @@ impl Onboarder {
     }
 
     /// Handles one invocation: Lambda's entry point.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
-        self.run(event).await.map(Response::from)
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Answer, HandlerError> {
+        self.run(event).await.map(Answer::from)
     }
 
     /// The regions and their clients: listed once per process for `all-enabled` (a failure is
@@ -185,6 +226,7 @@ impl Onboarder {
             error!(error = %redact_emails(&e.to_string()), "event not understood");
         })?;
         info!(trigger = %received.trigger, event_id = ?received.event_id, dry_run = received.dry_run, "event received");
+        let batch = received.batch;
         let mut summary = Summary {
             trigger: received.trigger,
             event_id: received.event_id,
@@ -205,6 +247,7 @@ impl Onboarder {
                     summary,
                     ignored: Some(reason),
                     report: Delivery::skipped("the event needs no onboarding"),
+                    batch,
                 });
             }
         };
@@ -299,11 +342,14 @@ impl Onboarder {
             regions_unusable = counts.regions_unusable,
             "onboarding done"
         );
-        let report = self.deliver(&summary, counts, deadline).await?;
+        let report = self
+            .deliver(&summary, counts, batch.as_ref(), deadline)
+            .await?;
         Ok(Run {
             summary,
             ignored: None,
             report,
+            batch,
         })
     }
 
@@ -311,6 +357,7 @@ impl Onboarder {
         &self,
         summary: &Summary,
         counts: Counts,
+        batch: Option<&event::Batch>,
         deadline: Deadline,
     ) -> Result<Delivery, MailError> {
         let ReportSettings::Send {
@@ -321,11 +368,29 @@ impl Onboarder {
         else {
             return Ok(Delivery::skipped("REPORT_WHEN is never"));
         };
-        // A dry run is asked for by a person, who wants its answer.
-        if *when == ReportWhen::Unprocessed && counts.attention() == 0 && !summary.dry_run {
-            return Ok(Delivery::skipped(
-                "REPORT_WHEN is unprocessed, every account was processed and no member needs action",
-            ));
+        // A dry run is asked for by a person, who wants its answer. A redelivered batch's earlier
+        // run may have failed to send its report, and this run finds in place what that one did;
+        // so may a retry after this process failed to send one.
+        let owed = batch.is_some_and(|b| b.redelivered) || self.report_owed.load(Ordering::Relaxed);
+        if !summary.dry_run {
+            let skipped = match when {
+                ReportWhen::Always => None,
+                ReportWhen::Changes
+                    if counts.changed() + counts.attention() == 0 && !owed =>
+                {
+                    Some(
+                        "REPORT_WHEN is changes, and the run found everything in place: nothing was created, invited, enabled or accepted, and nothing needs a person",
+                    )
+                }
+                ReportWhen::Unprocessed if counts.attention() == 0 => Some(
+                    "REPORT_WHEN is unprocessed, every account was processed and no member needs action",
+                ),
+                ReportWhen::Changes | ReportWhen::Unprocessed => None,
+            };
+            if let Some(reason) = skipped {
+                info!(reason, "report not sent");
+                return Ok(Delivery::skipped(reason));
+            }
         }
         let rendered = report::render(summary);
         let sent = deadline
@@ -336,6 +401,7 @@ impl Onboarder {
                     reason: "SES did not answer before the Lambda timeout".to_owned(),
                 })
             });
+        self.report_owed.store(sent.is_err(), Ordering::Relaxed);
         match sent {
             Ok(message_id) => {
                 info!(message_id = %message_id, "report sent");

@@ -39,5 +39,5 @@ pub mod service;
 pub mod text;
 
 pub use config::Config;
-pub use handler::{HandlerError, Onboarder, Run};
+pub use handler::{Answer, HandlerError, Onboarder, Run};
 pub use response::Response;

@@ -586,6 +586,12 @@ impl Counts {
     pub fn attention(&self) -> usize {
         self.unprocessed + self.needs_action + self.regions_unusable
     }
+
+    /// Rows where the run changed something: a member invited, enabled through the
+    /// organisation, or an invitation accepted.
+    pub fn changed(&self) -> usize {
+        self.invited + self.enabled_by_organization + self.accepted
+    }
 }
 
 #[cfg(test)]

@@ -795,3 +795,144 @@ async fn a_delegated_administrator_enables_organisation_accounts_and_invites_the
     );
     assert_eq!(again.counts.attention(), 0);
 }
+
+/// An SQS record whose body is `event`, as Lambda hands it over from the account-event queue.
+fn record(id: &str, event: &Value, receive_count: u32) -> Value {
+    json!({
+        "messageId": id,
+        "receiptHandle": format!("AQEB{id}"),
+        "body": event.to_string(),
+        "attributes": {"ApproximateReceiveCount": receive_count.to_string()},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:999999999999:onboarder-AccountEventQueue",
+        "awsRegion": US
+    })
+}
+
+fn failures(answer: &onboarder::Answer) -> Value {
+    match answer {
+        onboarder::Answer::Batch(response) => serde_json::to_value(response).unwrap(),
+        onboarder::Answer::Run(response) => panic!("a batch response expected: {response:?}"),
+    }
+}
+
+/// A batch of account events is one run and one report: an account named by two events is
+/// invited once per region, a failed creation is ignored, and only the record that could not be
+/// read is answered as failed. Delivered again, the batch invites no one twice, and its report
+/// still goes out (the first run's may not have); a fresh batch that finds everything in place
+/// sends nothing under the default REPORT_WHEN=changes.
+#[tokio::test]
+async fn a_batch_from_the_queue_is_one_run_and_one_report_and_returns_only_what_it_could_not_read()
+{
+    let world = World::start().await;
+    world.verify_sender().await;
+    let a = world.create_account("workload-a@example.com").await;
+    let b = world.create_account("workload-b@example.com").await;
+    let created = replace_account(
+        sample("org_create_account_result_succeeded.json"),
+        "222222222222",
+        &a,
+    );
+    let managed_a = replace_account(sample("ct_create_managed_account.json"), "222222222222", &a);
+    let managed_b = replace_account(sample("ct_create_managed_account.json"), "222222222222", &b);
+    let failed = sample("org_create_account_result_failed.json");
+    let records = |count| {
+        json!({"Records": [
+            record("m-1", &created, count),
+            record("m-2", &managed_a, count),
+            record("m-3", &managed_b, count),
+            {"messageId": "m-4", "body": "{\"not\": \"an event\"}", "eventSource": "aws:sqs", "attributes": {}},
+            record("m-5", &failed, count),
+        ]})
+    };
+    let onboarder = world.onboarder(&[]);
+
+    let first = answer(&onboarder, records(1)).await.unwrap();
+    assert_eq!(
+        failures(&first),
+        json!({"batchItemFailures": [{"itemIdentifier": "m-4"}]})
+    );
+    let invitations = world.standin.invitations();
+    let mut invited: Vec<(&str, &str)> = invitations
+        .iter()
+        .map(|i| (i.region.as_str(), i.account_id.as_str()))
+        .collect();
+    invited.sort();
+    let mut expected = vec![
+        (EU, a.as_str()),
+        (EU, b.as_str()),
+        (US, a.as_str()),
+        (US, b.as_str()),
+    ];
+    expected.sort();
+    assert_eq!(invited, expected, "each account once per region");
+    let (subject, html) = the_email(&world).await;
+    assert!(subject.contains("4 invited"), "{subject}");
+    assert!(
+        html.contains("account events (5): Organizations CreateAccountResult (2), Control Tower CreateManagedAccount (2), not understood (1)"),
+        "{html}"
+    );
+
+    // Delivered again: nothing invited twice, and the report goes out again.
+    let again = answer(&onboarder, records(2)).await.unwrap();
+    assert_eq!(
+        failures(&again)["batchItemFailures"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(world.standin.invitations().len(), 4, "no one invited twice");
+    assert_eq!(world.moto.sent_messages().await.len(), 2);
+
+    // A fresh batch that finds everything in place: no report under REPORT_WHEN=changes.
+    let quiet = json!({"Records": [record("m-6", &managed_a, 1)]});
+    assert_eq!(
+        failures(&answer(&onboarder, quiet).await.unwrap()),
+        json!({"batchItemFailures": []})
+    );
+    assert_eq!(
+        world.moto.sent_messages().await.len(),
+        2,
+        "nothing changed, nothing sent"
+    );
+}
+
+/// When the report cannot be sent, the batch's invocation fails (Lambda returns every record to
+/// the queue) after the work is done and logged; the redelivery invites no one twice.
+#[tokio::test]
+async fn a_batch_whose_report_cannot_be_sent_fails_whole_and_its_redelivery_invites_no_one_twice() {
+    let world = World::start().await;
+    let a = world.create_account("workload-a@example.com").await;
+    let managed = replace_account(sample("ct_create_managed_account.json"), "222222222222", &a);
+    let onboarder = world.onboarder(&[]);
+    let batch = |count| json!({"Records": [record("m-1", &managed, count)]});
+
+    let error = answer(&onboarder, batch(1)).await.unwrap_err();
+    assert!(matches!(error, HandlerError::Report(_)), "{error}");
+    assert_eq!(world.standin.invitations().len(), 2);
+
+    world.verify_sender().await;
+    let again = answer(&onboarder, batch(2)).await.unwrap();
+    assert_eq!(failures(&again), json!({"batchItemFailures": []}));
+    assert_eq!(world.standin.invitations().len(), 2, "no one invited twice");
+    let (subject, _) = the_email(&world).await;
+    assert!(subject.contains("2 already members"), "{subject}");
+}
+
+/// A record that cannot be read and has no id cannot be returned alone: the invocation fails,
+/// before any call, and the whole batch comes back.
+#[tokio::test]
+async fn an_unreadable_record_without_an_id_fails_the_whole_batch_before_any_call() {
+    let world = World::start().await;
+    let a = world.create_account("workload-a@example.com").await;
+    let managed = replace_account(sample("ct_create_managed_account.json"), "222222222222", &a);
+    let onboarder = world.onboarder(&[]);
+    let event = json!({"Records": [
+        record("m-1", &managed, 1),
+        {"body": "?", "eventSource": "aws:sqs", "attributes": {}},
+    ]});
+    let error = answer(&onboarder, event).await.unwrap_err();
+    assert!(matches!(error, HandlerError::Event(_)), "{error}");
+    assert!(world.standin.calls().is_empty());
+}

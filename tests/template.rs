@@ -110,19 +110,36 @@ fn rule_matches(rule: &Value, actual: Option<&Value>) -> bool {
     }
 }
 
-/// The function's rules: name → pattern.
+/// The account-event rules (every rule with a pattern): name → pattern. Each listens on the
+/// stack's own bus and sends to the account-event queue.
 fn rules(template: &Value) -> Vec<(String, Value)> {
-    function(template)["Events"]
+    template["Resources"]
         .as_object()
-        .expect("the function has Events")
+        .expect("Resources")
         .iter()
-        .map(|(name, event)| {
-            assert_eq!(event["Type"], "EventBridgeRule", "{name}");
+        .filter(|(_, r)| {
+            r["Type"] == "AWS::Events::Rule" && r["Properties"]["EventPattern"].is_object()
+        })
+        .map(|(name, rule)| {
+            let properties = &rule["Properties"];
             assert_eq!(
-                event["Properties"]["EventBusName"], "AccountEventBus",
+                properties["EventBusName"],
+                "AccountEventBus.Name",
                 "{name} listens on the stack's own bus, where the forwarder puts the events"
             );
-            (name.clone(), event["Properties"]["Pattern"].clone())
+            let targets = properties["Targets"].as_array().expect("Targets");
+            assert_eq!(targets.len(), 1, "{name}");
+            assert_eq!(
+                targets[0]["Arn"],
+                "AccountEventQueue.Arn",
+                "{name} sends to the account-event queue"
+            );
+            assert_eq!(
+                targets[0]["DeadLetterConfig"]["Arn"],
+                "DeadLetterQueue.Arn",
+                "{name} keeps what it could not deliver"
+            );
+            (name.clone(), properties["EventPattern"].clone())
         })
         .collect()
 }
@@ -174,6 +191,7 @@ fn parameters_map_one_to_one_onto_the_configuration_variables() {
 
     let deployment = [
         "ManagementAccountId",
+        "BatchingWindowSeconds",
         "SweepSchedule",
         "AlarmEmail",
         "Architecture",
@@ -234,10 +252,6 @@ fn samples() -> Vec<(String, Value, Option<&'static str>)> {
             "org_create_account_result_succeeded.json",
             "OrganizationsCreateAccountResult",
         ),
-        (
-            "org_api_accept_handshake.json",
-            "OrganizationsAcceptHandshake",
-        ),
     ]
     .into_iter()
     .collect();
@@ -289,7 +303,7 @@ fn samples() -> Vec<(String, Value, Option<&'static str>)> {
 fn each_rule_matches_its_sample_and_nothing_else() {
     let rules = rules(&load("template.yaml"));
     let names: BTreeSet<&str> = rules.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names.len(), 5, "{names:?}");
+    assert_eq!(names.len(), 4, "{names:?}");
     for (sample, event, expected) in samples() {
         for (rule, pattern) in &rules {
             assert_eq!(
@@ -357,7 +371,7 @@ fn moto_matches_every_pattern_of_both_templates_as_expected_and_as_our_matcher_d
             rule["Properties"]["EventPattern"].clone(),
         );
     }
-    assert_eq!(patterns.len(), 10, "{:?}", patterns.keys());
+    assert_eq!(patterns.len(), 8, "{:?}", patterns.keys());
     let samples = samples();
     let events: BTreeMap<String, Value> = samples
         .iter()
@@ -469,7 +483,7 @@ fn the_forwarder_keeps_and_alarms_on_what_it_could_not_deliver() {
         .iter()
         .map(|(name, _)| format!("onboarder-{name}"))
         .collect();
-    assert_eq!(rule_names.len(), 5);
+    assert_eq!(rule_names.len(), 4);
 
     let queue = &resources["ForwardDeadLetterQueue"]["Properties"];
     assert_eq!(queue["MessageRetentionPeriod"], 1_209_600, "14 days");
@@ -601,14 +615,90 @@ fn only_the_forwarders_role_may_put_the_matched_sources_on_the_stacks_bus() {
     );
 }
 
+/// No reserved concurrency (a new account's low quota refuses any), Lambda's longest timeout,
+/// and the account events through the queue: batched, bounded in parallel, partial failures
+/// returned, and the queue's visibility timeout 6 x the function's, as the Lambda Developer
+/// Guide advises.
 #[test]
-fn the_function_runs_one_invocation_at_a_time_for_up_to_lambdas_longest_timeout() {
+fn account_events_come_through_the_queue_and_nothing_reserves_concurrency() {
     let template = load("template.yaml");
     let f = function(&template);
-    assert_eq!(f["ReservedConcurrentExecutions"], 1);
+    assert!(f.get("ReservedConcurrentExecutions").is_none());
     assert_eq!(
         f["Timeout"], 900,
         "a sweep of the whole organisation runs in one invocation: Lambda's maximum, 900 s"
+    );
+    assert!(
+        f.get("Events").is_none(),
+        "no SAM event: the mapping is the stack's own, and the rules target the queue"
+    );
+    let resources = &template["Resources"];
+    let mapping = &resources["AccountEventMapping"]["Properties"];
+    assert_eq!(
+        resources["AccountEventMapping"]["Type"],
+        "AWS::Lambda::EventSourceMapping"
+    );
+    assert_eq!(
+        mapping["EventSourceArn"],
+        "AccountEventQueue.Arn"
+    );
+    assert_eq!(mapping["FunctionName"], "OnboarderFunction");
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(
+        mapping["MaximumBatchingWindowInSeconds"],
+        "BatchingWindowSeconds"
+    );
+    assert_eq!(
+        mapping["ScalingConfig"]["MaximumConcurrency"], 2,
+        "the least Lambda allows"
+    );
+    let batch = mapping["BatchSize"].as_i64().expect("BatchSize");
+    assert!((100..=10_000).contains(&batch), "{batch}");
+    let window = &template["Parameters"]["BatchingWindowSeconds"];
+    assert_eq!(
+        (
+            window["Default"].as_str(),
+            window["MinValue"].as_i64(),
+            window["MaxValue"].as_i64()
+        ),
+        (Some("60"), Some(0), Some(300))
+    );
+
+    let queue = &resources["AccountEventQueue"]["Properties"];
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+    assert!(queue["VisibilityTimeout"].as_i64().unwrap() >= 6 * f["Timeout"].as_i64().unwrap());
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"],
+        "DeadLetterQueue.Arn"
+    );
+    assert!(queue["RedrivePolicy"]["maxReceiveCount"].as_i64().unwrap() >= 3);
+
+    // Only this stack's rules may send to it, over TLS.
+    let policy = &resources["AccountEventQueuePolicy"]["Properties"];
+    assert_eq!(policy["Queues"], json!(["AccountEventQueue"]));
+    let statements = policy["PolicyDocument"]["Statement"].as_array().unwrap();
+    let allow = statements.iter().find(|s| s["Effect"] == "Allow").unwrap();
+    assert_eq!(
+        allow["Principal"],
+        json!({"Service": "events.amazonaws.com"})
+    );
+    assert_eq!(allow["Action"], "sqs:SendMessage");
+    let sources: BTreeSet<String> = allow["Condition"]["ArnEquals"]["aws:SourceArn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().trim_end_matches(".Arn").to_owned())
+        .collect();
+    let rule_names: BTreeSet<String> = rules(&template).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(sources, rule_names);
+    assert!(
+        statements
+            .iter()
+            .any(|s| s["Effect"] == "Deny"
+                && s["Condition"]["Bool"]["aws:SecureTransport"] == "false")
     );
 }
 
@@ -716,6 +806,14 @@ const FUNCTION_ACTIONS: &[&str] = &[
     "ses:SendEmail",
 ];
 
+/// What Lambda's event source mapping calls with the function's role to read the account-event
+/// queue (Lambda Developer Guide, "Using Lambda with Amazon SQS": execution role permissions).
+const POLLER_ACTIONS: &[&str] = &[
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+];
+
 /// The calls the code makes with a member account's credentials, through the member role: the
 /// README's "Member role" section lists them, and the function's own role is not granted them.
 const MEMBER_ACTIONS: &[&str] = &[
@@ -737,8 +835,8 @@ fn iam_grants_exactly_the_functions_own_calls_and_no_wildcard() {
     assert_eq!(granted.len(), granted_set.len(), "no action granted twice");
     assert_eq!(
         granted_set,
-        set(FUNCTION_ACTIONS),
-        "granted = the function's own calls: nothing missing, nothing more"
+        &set(FUNCTION_ACTIONS) | &set(POLLER_ACTIONS),
+        "granted = the function's own calls and Lambda's reading of its queue: nothing missing, nothing more"
     );
     for action in MEMBER_ACTIONS {
         assert!(
@@ -814,6 +912,7 @@ fn each_optional_statement_exists_exactly_with_its_feature() {
         ("SecurityHubMembers", Some("EnablesSecurityHub")),
         ("OrganizationsAccountEmail", None),
         ("OrganizationsListAccounts", None),
+        ("SqsAccountEvents", None),
         ("AccountEnabledRegions", Some("AllEnabledRegions")),
         ("AssumeMemberRole", Some("HasMemberRole")),
         ("SesReport", Some("SendsReport")),

@@ -28,7 +28,7 @@ use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use lambda_runtime::{Context, LambdaEvent};
 use onboarder::outcome::{AccountOutcome, Counts, RegionOutcome};
 use onboarder::response::Delivery;
-use onboarder::{Config, HandlerError, Onboarder, Response, Run};
+use onboarder::{Answer, Config, HandlerError, Onboarder, Response, Run};
 use serde_json::Value;
 use standin::{Settings, Standin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -534,6 +534,11 @@ impl From<Run> for Invoked {
 }
 
 /// Invokes the handler as Lambda would, from the function's ARN.
+/// The function's answer to `event`, as Lambda gets it (`Onboarder::handle`).
+pub async fn answer(onboarder: &Onboarder, event: Value) -> Result<Answer, HandlerError> {
+    onboarder.handle(LambdaEvent::new(event, context(0))).await
+}
+
 pub async fn invoke(onboarder: &Onboarder, event: Value) -> Result<Invoked, HandlerError> {
     invoke_context(onboarder, event, context(0)).await
 }

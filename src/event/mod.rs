@@ -14,6 +14,9 @@ use serde_json::Value;
 
 use crate::text::printable;
 
+mod queue;
+pub use queue::Batch;
+
 /// An account as the event names it, before validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawAccount {
@@ -52,6 +55,8 @@ pub struct Received {
     pub action: Action,
     /// Only reads: say what would be done (a manual invoke with `"dryRun": true`).
     pub dry_run: bool,
+    /// For a batch from the account-event queue: its records, and those that could not be read.
+    pub batch: Option<queue::Batch>,
 }
 
 /// An event the function does not understand.
@@ -64,7 +69,8 @@ pub const ACCEPTED: &str = "Control Tower CreateManagedAccount or UpdateManagedA
 CreateAccountResult (\"AWS Service Event via CloudTrail\"); Organizations AcceptHandshake (\"AWS API Call via \
 CloudTrail\") or AccountJoinedOrganization; or a manual invoke {\"accounts\":[{\"accountId\":\"123456789012\",\
 \"email\":\"optional@example.com\"}]}, optionally with \"dryRun\":true; a sweep of the whole organisation: \
-an EventBridge Scheduled Event, or a manual invoke {\"sweep\":true}, optionally with \"dryRun\":true";
+an EventBridge Scheduled Event, or a manual invoke {\"sweep\":true}, optionally with \"dryRun\":true; \
+a batch from the account-event queue: SQS records whose bodies are the account events above";
 
 /// The most accounts one manual invoke may name. `scripts/bench` measured 1,000 accounts in 4
 /// regions at 9.4 s; 5,000 with email lookups fit well inside the function's timeout, and a
@@ -78,7 +84,8 @@ fn text_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
     value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
-/// Reads an event.
+/// Reads an event: a batch from the account-event queue, a manual invoke, or one EventBridge
+/// event.
 pub fn parse(event: Value) -> Result<Received, EventError> {
     let Some(object) = event.as_object() else {
         return Err(EventError(format!(
@@ -86,6 +93,9 @@ pub fn parse(event: Value) -> Result<Received, EventError> {
             kind_of(&event)
         )));
     };
+    if queue::is_batch(object) {
+        return queue::parse(event);
+    }
     if !object.contains_key("detail-type")
         && ["accounts", "sweep", "dryRun"]
             .iter()
@@ -100,6 +110,11 @@ pub fn parse(event: Value) -> Result<Received, EventError> {
             keys.iter().map(|k| printable(k, 40)).collect::<Vec<_>>()
         )));
     }
+    eventbridge(event)
+}
+
+/// Reads one EventBridge event (an object with `source` and `detail-type`).
+fn eventbridge(event: Value) -> Result<Received, EventError> {
     let source = text_at(&event, "/source");
     let detail_type = text_at(&event, "/detail-type");
     let event_name = text_at(&event, "/detail/eventName");
@@ -109,6 +124,7 @@ pub fn parse(event: Value) -> Result<Received, EventError> {
             event_id: event["id"].as_str().map(|id| printable(id, 80)),
             action: Action::Sweep,
             dry_run: false,
+            batch: None,
         }),
         ("aws.controltower", SERVICE_EVENT, "CreateManagedAccount" | "UpdateManagedAccount") => {
             control_tower(event)
@@ -179,6 +195,7 @@ fn control_tower(event: Value) -> Result<Received, EventError> {
         trigger,
         event_id: parsed.id,
         action,
+        batch: None,
     })
 }
 
@@ -232,6 +249,7 @@ fn create_account_result(event: Value) -> Result<Received, EventError> {
         trigger,
         event_id: parsed.id,
         action,
+        batch: None,
     })
 }
 
@@ -282,6 +300,7 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
             trigger: trigger.clone(),
             event_id: event_id.clone(),
             action: Action::Ignore(reason),
+            batch: None,
         })
     };
     if let Some(code) = error_code {
@@ -330,6 +349,7 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
         trigger,
         event_id,
         action: Action::Onboard(entries),
+        batch: None,
     })
 }
 
@@ -365,36 +385,89 @@ fn joining_account(handshake: &Handshake, caller: Option<String>) -> Option<Stri
     caller.filter(|c| management.as_ref().is_none_or(|m| m.as_str() != c))
 }
 
-/// Where `AccountJoinedOrganization` may carry the joining account. AWS has published no sample
-/// of this event, so each candidate is tried in turn; `recipientAccountId` is the management
-/// account and is never one of them.
+/// Where `AccountJoinedOrganization` may carry the joining account, most likely first. AWS has
+/// published no sample of this event (Organizations logs it in the management account since
+/// 2026-05-28; its fields `joinedMethod` and `joinedTime` are documented, the account's is not),
+/// so each candidate is tried in turn, and only a 12-digit value is taken. `recipientAccountId`
+/// and the envelope's `account` are the management account and never candidates.
 const JOINED_ACCOUNT_PATHS: &[&str] = &[
     "/detail/serviceEventDetails/accountId",
     "/detail/serviceEventDetails/account/accountId",
+    "/detail/serviceEventDetails/account/id",
+    "/detail/requestParameters/accountId",
+    "/detail/responseElements/account/id",
     "/detail/additionalEventData/newAccountId",
     "/detail/additionalEventData/accountId",
-    "/detail/requestParameters/accountId",
 ];
+
+/// The most key paths logged for an event of an unknown shape.
+const MAX_KEY_PATHS: usize = 100;
 
 fn account_joined(event: &Value) -> Result<Received, EventError> {
     let trigger = "Organizations AccountJoinedOrganization".to_owned();
-    let account_id = JOINED_ACCOUNT_PATHS
-        .iter()
-        .find_map(|p| event.pointer(p).and_then(Value::as_str));
+    let event_id = event.get("id").and_then(Value::as_str).map(str::to_owned);
+    let account_id = JOINED_ACCOUNT_PATHS.iter().find_map(|p| {
+        event
+            .pointer(p)
+            .and_then(Value::as_str)
+            .filter(|id| crate::account::AccountId::parse(id).is_some())
+    });
     let Some(account_id) = account_id else {
-        return Err(EventError(format!(
-            "received a {trigger} event, but none of {JOINED_ACCOUNT_PATHS:?} holds the account id; invoke the function manually with {{\"accounts\":[{{\"accountId\":\"...\"}}]}} and report the event's shape"
-        )));
+        // Never a dead letter: the account that joined is in the organisation now, and a sweep
+        // finds every account that is not a member yet. The shape is logged (its keys, never
+        // its values) so that the account's path can be pinned later.
+        tracing::warn!(
+            key_paths = ?key_paths(event, MAX_KEY_PATHS),
+            tried = ?JOINED_ACCOUNT_PATHS,
+            "AccountJoinedOrganization names its account at none of the paths tried; sweeping the organisation instead"
+        );
+        return Ok(Received {
+            dry_run: false,
+            trigger: format!("{trigger} (account not named: sweep)"),
+            event_id,
+            action: Action::Sweep,
+            batch: None,
+        });
     };
     Ok(Received {
         dry_run: false,
         trigger,
-        event_id: event.get("id").and_then(Value::as_str).map(str::to_owned),
+        event_id,
         action: Action::Onboard(vec![Entry::Account(RawAccount {
             account_id: account_id.to_owned(),
             email: None,
         })]),
+        batch: None,
     })
+}
+
+/// The JSON pointers of every key in `value` (array items as `/0`, `/1`...), at most `limit`,
+/// each key printable and bounded: the event's shape without its values.
+pub(crate) fn key_paths(value: &Value, limit: usize) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut stack = vec![(String::new(), value)];
+    while let Some((path, value)) = stack.pop() {
+        let children: Vec<(String, &Value)> = match value {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| (format!("{path}/{}", printable(k, 40)), v))
+                .collect(),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{path}/{i}"), v))
+                .collect(),
+            _ => continue,
+        };
+        for (child, value) in children.into_iter().rev() {
+            if paths.len() == limit {
+                return paths;
+            }
+            paths.push(child.clone());
+            stack.push((child, value));
+        }
+    }
+    paths
 }
 
 /// A manual invoke's flag: absent is `false`.
@@ -437,6 +510,7 @@ fn manual(event: &Value) -> Result<Received, EventError> {
             event_id: None,
             action: Action::Sweep,
             dry_run,
+            batch: None,
         });
     }
     if event["accounts"].is_null() {
@@ -476,6 +550,7 @@ fn manual(event: &Value) -> Result<Received, EventError> {
         .to_owned(),
         event_id: None,
         action: Action::Onboard(entries),
+        batch: None,
     })
 }
 
@@ -528,15 +603,15 @@ mod tests {
 
     fn sample(name: &str) -> Value {
         let text = match name {
-            "ct_create" => include_str!("../events/ct_create_managed_account.json"),
-            "ct_update" => include_str!("../events/ct_update_managed_account.json"),
-            "car_ok" => include_str!("../events/org_create_account_result_succeeded.json"),
-            "car_failed" => include_str!("../events/org_create_account_result_failed.json"),
-            "handshake" => include_str!("../events/org_api_accept_handshake.json"),
-            "manual" => include_str!("../events/manual_invoke.json"),
-            "scheduled" => include_str!("../events/scheduled_event.json"),
-            "api_create" => include_str!("../events/org_api_create_account.json"),
-            "api_invite" => include_str!("../events/org_api_invite_account.json"),
+            "ct_create" => include_str!("../../events/ct_create_managed_account.json"),
+            "ct_update" => include_str!("../../events/ct_update_managed_account.json"),
+            "car_ok" => include_str!("../../events/org_create_account_result_succeeded.json"),
+            "car_failed" => include_str!("../../events/org_create_account_result_failed.json"),
+            "handshake" => include_str!("../../events/org_api_accept_handshake.json"),
+            "manual" => include_str!("../../events/manual_invoke.json"),
+            "scheduled" => include_str!("../../events/scheduled_event.json"),
+            "api_create" => include_str!("../../events/org_api_create_account.json"),
+            "api_invite" => include_str!("../../events/org_api_invite_account.json"),
             _ => unreachable!("no sample {name}"),
         };
         serde_json::from_str(text).expect("samples are valid JSON")
@@ -749,13 +824,49 @@ mod tests {
             onboard_ids(&parse(event.clone()).unwrap()),
             vec!["555555555555"]
         );
-
-        event["detail"]["serviceEventDetails"] = json!({"joinedMethod": "INVITED"});
-        let e = parse(event).unwrap_err().to_string();
-        assert!(
-            e.contains("AccountJoinedOrganization") && e.contains("manually"),
-            "{e}"
+        event["detail"]["serviceEventDetails"] = json!({"joinedMethod": "Created"});
+        event["detail"]["responseElements"] = json!({"account": {"id": "666666666666"}});
+        assert_eq!(
+            onboard_ids(&parse(event.clone()).unwrap()),
+            vec!["666666666666"]
         );
+    }
+
+    #[test]
+    fn account_joined_organization_without_an_account_sweeps_and_never_fails() {
+        let mut event = sample("car_ok");
+        event["detail"]["eventName"] = json!("AccountJoinedOrganization");
+        // Not at any path tried, or not an account id where one is tried.
+        for details in [
+            json!({"joinedMethod": "INVITED"}),
+            json!({"accountId": "not-an-account", "joinedMethod": "Created"}),
+            json!({"account": {"accountId": 555555555555_u64}}),
+        ] {
+            event["detail"]["serviceEventDetails"] = details.clone();
+            let received = parse(event.clone()).unwrap_or_else(|e| panic!("{details}: {e}"));
+            assert_eq!(received.action, Action::Sweep, "{details}");
+            assert!(received.trigger.contains("sweep"), "{}", received.trigger);
+            assert!(received.event_id.is_some());
+        }
+    }
+
+    #[test]
+    fn key_paths_name_every_key_and_no_value() {
+        let event = json!({"detail": {"serviceEventDetails": {"joinedMethod": "Created", "who": ["secret@example.com"]}}, "id": "x"});
+        let mut paths = key_paths(&event, 100);
+        paths.sort();
+        assert_eq!(
+            paths,
+            [
+                "/detail",
+                "/detail/serviceEventDetails",
+                "/detail/serviceEventDetails/joinedMethod",
+                "/detail/serviceEventDetails/who",
+                "/detail/serviceEventDetails/who/0",
+                "/id"
+            ]
+        );
+        assert_eq!(key_paths(&event, 2).len(), 2);
     }
 
     #[test]
