@@ -4,58 +4,63 @@ sets, and checks that what gets created is what the template means.
 
 Why: the stack works only if its wiring is right (the account-event rules send to the queue, the
 queue feeds the function through the event source mapping, each parameter reaches the function's
-environment, the alarms and policies name the resources really created). A CloudFormation engine
-we did not write, moto's, resolves the template's intrinsic functions and creates the resources
-through the services' APIs; this script reads the result back from those APIs, so a wrong Ref, a
+environment, the policies and alarms name the resources really created). moto's CloudFormation,
+an engine we did not write, resolves the template's intrinsic functions and creates the resources
+through the services' APIs; this script reads the result back from those APIs. So a wrong Ref, a
 GetAtt of the wrong attribute or a parameter wired to the wrong variable shows here, where
 check_templates.py (our own reading of the template) would agree with itself.
 
-For each parameter set (the defaults, and one set per feature: see PARAMETER_SETS), it
+For each parameter set (the defaults, then one per feature: see parameter_sets(); every parameter
+must be off its default in one of them), it
 - checks the values against the template's constraints and Rules, as CloudFormation would;
 - transforms the template with SAM (offline), points the function's code at a zip in moto's S3,
-  creates the stack, and waits for CREATE_COMPLETE;
+  creates the stack (one moto server for all, each stack its own name), waits for CREATE_COMPLETE;
 - checks that every resource whose Condition holds was created and no other, and finds each one's
-  backing object through its service's API (the physical id alone proves nothing: see below);
-- checks the resources moto skips from the transformed template instead, with every Ref, GetAtt
-  and Sub resolved to the values of the real created resources, read from the service APIs: the
-  queue policies admit EventBridge exactly from the stack's rules that send to each queue, the bus
-  policy admits the management account for the sources and detail types the rules match, the
-  alarms name the created function and dead-letter queue and notify the stack's topic, the
-  function's on-failure destination is a stack queue its role may send to, the alarm email is
-  subscribed to the alarm topic;
-- checks the function: its environment equals the parameters (every variable is a !Ref of a
-  parameter in template.yaml), no reserved concurrency, its log group is the stack's, and its
-  architecture and log level (from the template, see below);
+  backing object through its service's API (a physical id alone proves nothing: see below);
+- checks the resources moto skips from the transformed template instead, every Ref, GetAtt and
+  Sub resolved to the values of the real created resources (read from the APIs): the queue
+  policies admit EventBridge from every stack rule that sends to each queue and from nothing
+  else; the bus policy admits the management account's role for the sources and detail types the
+  rules match; the alarms name the created function and dead-letter queue and notify the stack's
+  topic; the on-failure destination is a stack queue the function's role may send to; AlarmEmail
+  is subscribed to the topic;
+- checks the function: each environment variable is the !Ref of the parameter of the same name
+  and holds its value; no reserved concurrency; it logs to the stack's log group; its
+  architecture and log level (from the template: moto drops them);
 - checks the account events' path: AccountEventQueue (visibility timeout at least 6 x the
-  function's timeout, redrive to DeadLetterQueue, SSE-SQS), the event source mapping (the queue,
-  batch size, batching window = BatchingWindowSeconds, maximum concurrency,
-  ReportBatchItemFailures, and Lambda's rule that a batch over 10 needs a window of at least 1 s,
-  which moto does not enforce), and every rule on the stack's bus targeting the queue;
-- checks the sweep: its schedule rule on the default bus targets the function, which admits it;
-  without SweepSchedule, no rule targets the function;
-- checks the Outputs moto resolved against the real resources.
-Our resolver (used for the skipped resources) is itself checked against moto's: the role's
-policies and the Outputs, which moto resolves, must equal ours.
+  function's timeout, redrive to DeadLetterQueue with a maxReceiveCount, SSE-SQS), the event
+  source mapping (that queue, batch size, batching window = BatchingWindowSeconds, maximum
+  concurrency, ReportBatchItemFailures; Lambda's rule that a batch over 10 needs a window of at
+  least 1 s), and every rule on the stack's bus targeting the queue;
+- checks the sweep: with SweepSchedule, its rule runs on that schedule and targets the function,
+  whose policy admits it; without, no rule targets the function;
+- checks the Outputs.
+The resolver used for the skipped resources is itself checked against moto's: the role's inline
+policies and the Outputs, which moto resolves, must come out the same.
 
-moto 5.2.5's differences from CloudFormation, measured (and how this script deals with them):
+moto 5.2.5's differences from CloudFormation, measured, and what this script does about them:
 - It checks neither the parameters' constraints (AllowedValues, AllowedPattern, MinValue...) nor
   the Rules: this script does, before creating the stack.
 - It skips, with a warning, the types it does not implement: here AWS::SQS::QueuePolicy,
-  AWS::Events::EventBusPolicy, AWS::CloudWatch::Alarm, AWS::Lambda::EventInvokeConfig and
-  AWS::SNS::Subscription (the last one when AlarmEmail is set). ListStackResources lists each as
-  an entry without logical id or type, as it lists resources whose Condition is false. They are
-  checked from the template, as above; a skipped type without such a check is a problem.
+  AWS::Events::EventBusPolicy, AWS::CloudWatch::Alarm, AWS::Lambda::EventInvokeConfig, and
+  AWS::SNS::Subscription (with AlarmEmail). ListStackResources lists each as an entry without
+  logical id or type, as it lists a resource whose Condition is false. They are checked from the
+  template (above); a skipped type without such a check is a problem.
 - AWS::Events::EventBus and AWS::Lambda::Permission get no physical id: the bus is found by its
-  name, the permission in the function's resource policy.
-- An AWS::Lambda::Function keeps its code, handler, role, runtime, name, memory, timeout,
-  environment and reserved concurrency, and drops Architectures (it reports x86_64),
-  LoggingConfig and Tags: those are checked from the template.
-- An !If that yields AWS::NoValue in a list stays in it as null (CloudFormation drops it): seen
-  in the role's policy statements, which are compared with the nulls left out.
-- Lambda's limits are not enforced (BatchSize over 10 without a batching window, the
-  EventInvokeConfig ranges): this script checks those it depends on.
+  name, the permission in the function's resource policy. A Ref to the bus resolves to moto's
+  internal object, not the name (the template's rules use !GetAtt Bus.Name, which works in both).
+- AWS::Lambda::Function keeps its code, handler, role, runtime, name, memory, timeout,
+  environment and reserved concurrency; it drops Architectures (it reports x86_64), LoggingConfig
+  and Tags, which are checked from the template. The event source mapping keeps every field read
+  here.
+- A Number parameter given to CreateStack becomes an int (a default stays text): the function's
+  environment then holds a JSON number, compared here as text, as Lambda would store it.
+- A role's inline policy is stored as Python's repr of the document (boto3 hands it over as
+  text), with an !If's AWS::NoValue left in a list as None (CloudFormation drops it).
+- Lambda's limits are not enforced (a BatchSize over 10 without a batching window, the
+  EventInvokeConfig ranges): this script checks the ones the template comes near.
 
-Usage: .venv/bin/python scripts/check_stack_in_moto.py
+Usage: .venv/bin/python scripts/check_stack_in_moto.py  (about 6 s on 2 cores)
 Exit status 1 on any problem, with a line per problem.
 """
 
@@ -82,7 +87,8 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
@@ -99,6 +105,9 @@ REPORT_ADDRESSES = {
     "ReportRecipients": "security@example.com,audit@example.com",
 }
 STACK_TIMEOUT_S = 30
+# What a call to moto can raise: an error answer, no answer, or an answer that is not one (moto
+# answers an internal error with an HTML page).
+AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
 # The template's resources this script checks by their role (named in template.yaml).
 ACCOUNT_EVENT_QUEUE = "AccountEventQueue"
 DEAD_LETTER_QUEUE = "DeadLetterQueue"
@@ -106,13 +115,24 @@ EVENTS_PRINCIPAL = "events.amazonaws.com"
 
 
 def parameter_sets(source: dict) -> list[tuple[str, str, dict]]:
-    """(stack name, region, the values given) for each deployment: the defaults, then one set per
-    feature. Every parameter of template.yaml must be off its default in at least one set."""
+    """(name, region, the values given) for each stack (onboarder-NAME): the defaults, then one set
+    per feature. Every parameter of template.yaml must be off its default in at least one set."""
     window = source["Parameters"]["BatchingWindowSeconds"]
     return [
         ("defaults", "us-east-1", {}),
         ("security-hub", "us-east-1", {"EnableSecurityHub": "true"}),
         ("member-role", "us-east-1", {"MemberRoleName": "AWSControlTowerExecution"}),
+        # What the function sets up in a member account, through the member role.
+        (
+            "member-guardduty-features",
+            "us-east-1",
+            {"MemberRoleName": "AWSControlTowerExecution", "MemberGuardDutyFeatures": "S3_DATA_EVENTS,EBS_MALWARE_PROTECTION"},
+        ),
+        (
+            "member-security-hub-standards",
+            "us-east-1",
+            {"MemberRoleName": "AWSControlTowerExecution", "EnableSecurityHub": "true", "MemberSecurityHubDefaultStandards": "true"},
+        ),
         ("sweep", "us-east-1", {"SweepSchedule": "rate(1 day)"}),
         ("all-enabled", "us-east-1", {"Regions": "all-enabled"}),
         # Outside us-east-1 too: the stack deploys in any region.
@@ -172,11 +192,13 @@ def refusals(source: dict, values: dict, region: str) -> list[str]:
         if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
             out.append(f"{name}={value!r} does not match its AllowedPattern")
         if spec["Type"] == "Number":
-            if not (spec.get("MinValue", float("-inf")) <= float(value) <= spec.get("MaxValue", float("inf"))):
+            if not re.fullmatch(r"-?\d+(\.\d+)?", value):
+                out.append(f"{name}={value!r} is not a number")
+            elif not spec.get("MinValue", float("-inf")) <= float(value) <= spec.get("MaxValue", float("inf")):
                 out.append(f"{name}={value} is outside MinValue..MaxValue")
         if not spec.get("MinLength", 0) <= len(value) <= spec.get("MaxLength", len(value)):
             out.append(f"{name}={value!r} is outside MinLength..MaxLength")
-    resolver = Resolver(source, values, {"AWS::Region": region}, resource_values=None)
+    resolver = Resolver(source, values, {"AWS::Region": region}, resources=None)
     for rule in (source.get("Rules") or {}).values():
         if "RuleCondition" in rule and not resolver.truth(rule["RuleCondition"]):
             continue
@@ -216,15 +238,15 @@ def sam_transform(source: dict, values: dict, region: str) -> dict:
 
 class Resolver:
     """Evaluates a template's Conditions and intrinsic functions: parameters from the values,
-    pseudo parameters from `pseudo`, a resource's Ref and attributes from `resource_values`."""
+    pseudo parameters from `pseudo`, a resource's Ref and attributes from `resources` (a Stack)."""
 
     NO_VALUE = object()
 
-    def __init__(self, template: dict, values: dict, pseudo: dict, resource_values):
+    def __init__(self, template: dict, values: dict, pseudo: dict, resources: Stack | None):
         self.template = template
         self.values = values
         self.pseudo = pseudo
-        self.resource_values = resource_values
+        self.resources = resources
 
     def condition(self, name: str) -> bool:
         return self.truth(self.template["Conditions"][name])
@@ -250,10 +272,10 @@ class Resolver:
             return self.values[name]
         if name in self.pseudo:
             return self.pseudo[name]
-        return self.resource_values(name)["Ref"]
+        return self.resources.ref(name)
 
     def getatt(self, logical: str, attribute: str):
-        return self.resource_values(logical)[attribute]
+        return self.resources.getatt(logical, attribute)
 
     def sub(self, text: str, variables: dict) -> str:
         def one(match):
@@ -320,6 +342,10 @@ def stored_policy(document) -> dict:
 
 # ---------------------------------------------------------------- moto
 
+class MotoDidNotStart(Exception):
+    pass
+
+
 class MotoServer:
     """One moto server on a free port of 127.0.0.1, stopped by its process id."""
 
@@ -333,13 +359,16 @@ class MotoServer:
 
     def start(self) -> None:
         moto_server = Path(sys.executable).parent / "moto_server"
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [str(moto_server), "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
+        try:
+            with open(self.log_path, "wb") as log:
+                self.process = subprocess.Popen(
+                    [str(moto_server), "-H", "127.0.0.1", "-p", str(self.port)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+        except OSError as err:
+            raise MotoDidNotStart(f"{moto_server}: {err}") from err
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -347,7 +376,7 @@ class MotoServer:
                 return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto_server did not start on {self.endpoint}: {self.log_tail()}")
+                    raise MotoDidNotStart(f"moto_server did not answer on {self.endpoint}: {self.last_error()}")
                 time.sleep(0.1)
 
     def stop(self) -> None:
@@ -359,8 +388,11 @@ class MotoServer:
                 os.kill(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
-    def log_tail(self) -> str:
-        return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-5:])
+    def last_error(self) -> str:
+        """The last exception moto logged (its traceback's last line), or its last line."""
+        lines = self.log_path.read_text(errors="replace").splitlines() or [""]
+        errors = [line for line in lines if re.match(r"[\w.]+(Error|Exception)\b", line)]
+        return (errors or lines)[-1]
 
     def client(self, service: str, region: str):
         return boto3.client(
@@ -392,7 +424,9 @@ class Missing(Exception):
 class Stack:
     """A stack created in moto: its resources, their real values, and the checks' problems."""
 
-    def __init__(self, moto: MotoServer, name: str, region: str, source: dict, values: dict, transformed: dict, problems: Problems):
+    def __init__(
+        self, moto: MotoServer, name: str, region: str, source: dict, values: dict, transformed: dict, problems: Problems
+    ):
         self.moto = moto
         self.name = name
         self.region = region
@@ -415,7 +449,7 @@ class Stack:
             "AWS::StackId": description["StackId"],
             "AWS::URLSuffix": "amazonaws.com",
         }
-        self.resolver = Resolver(transformed, values, pseudo, self.resource_values)
+        self.resolver = Resolver(transformed, values, pseudo, self)
         self.listed = {
             r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
             for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
@@ -454,12 +488,14 @@ class Stack:
             kind = self.transformed["Resources"].get(logical, {}).get("Type")
             try:
                 if logical not in self.listed:
-                    raise Missing("not created (its Condition is false, or moto skipped it), yet the template refers to it")
+                    raise Missing("not created (its Condition is false, or moto skipped it), yet referred to")
                 if kind not in READERS:
                     raise Missing(f"this script cannot find a {kind} through its service's API")
                 self._resource_values[logical] = READERS[kind](self, logical, self.listed[logical])
-            except (Missing, ClientError) as err:
+            except Missing as err:
                 self._resource_values[logical] = self.missing(f"{logical} ({kind}): {err}")
+            except AWS_ERRORS as err:
+                self._resource_values[logical] = self.missing(f"{logical} ({kind}): {one_line(err)}")
         found = self._resource_values[logical]
         if isinstance(found, Missing):
             raise found
@@ -469,7 +505,10 @@ class Stack:
         return self.resource_values(logical)["Ref"]
 
     def getatt(self, logical: str, attribute: str):
-        return self.resource_values(logical)[attribute]
+        found = self.resource_values(logical)
+        if attribute not in found:
+            raise self.missing(f"{logical}.{attribute}: this script does not read that attribute from the API")
+        return found[attribute]
 
     def function(self) -> str:
         """The logical id of the function (the template's one AWS::Serverless::Function)."""
@@ -479,7 +518,7 @@ class Stack:
         return functions[0]
 
     def rules(self) -> dict[str, dict]:
-        """The stack's rules: ARN -> {"logical", "bus", "description", "targets"} (read once)."""
+        """The stack's rules: ARN -> {"bus", "description", "targets"} (read once)."""
         if self._rules is not None:
             return self._rules
         events = self.client("events")
@@ -488,7 +527,6 @@ class Stack:
             bus = self.props(logical).get("EventBusName", "default")
             name = self.ref(logical)
             found[self.getatt(logical, "Arn")] = {
-                "logical": logical,
                 "bus": bus,
                 "description": events.describe_rule(Name=name, EventBusName=bus),
                 "targets": events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"],
@@ -557,19 +595,18 @@ def read_permission(stack: Stack, logical: str, physical: str) -> dict:
     # moto gives the permission no physical id: it is a statement of the function's policy.
     props = stack.props(logical)
     for statement in stack.function_policy():
-        condition = statement.get("Condition", {}).get("ArnLike", {})
         if (
-            statement.get("Principal", {}).get("Service") == props["Principal"]
+            principals(statement, "Service") == [props["Principal"]]
             and statement.get("Action") == props["Action"]
-            and condition.get("AWS:SourceArn") == props.get("SourceArn")
+            and condition_values(statement, "aws:SourceArn") == set(as_list(props.get("SourceArn")))
         ):
             return {"Ref": statement.get("Sid", "")}
     raise Missing(f"no statement of the function's policy admits {props['Principal']} from {props.get('SourceArn')}")
 
 
 def read_event_source_mapping(stack: Stack, logical: str, physical: str) -> dict:
-    mapping = stack.client("lambda").get_event_source_mapping(UUID=physical)
-    return {"Ref": physical, "mapping": mapping}
+    stack.client("lambda").get_event_source_mapping(UUID=physical)
+    return {"Ref": physical}
 
 
 def read_log_group(stack: Stack, logical: str, physical: str) -> dict:
@@ -603,6 +640,23 @@ READERS = {
 
 # ---------------------------------------------------------------- what moto skips, from the template
 
+def condition_values(statement: dict, key: str) -> set[str]:
+    """The values a statement's conditions give `key`, whatever the operator."""
+    return {
+        value
+        for keys in (statement.get("Condition") or {}).values()
+        for name, values in keys.items()
+        if name.lower() == key.lower()
+        for value in as_list(values)
+    }
+
+
+def principals(statement: dict, kind: str) -> list[str]:
+    """The statement's principals of a kind (Service, AWS)."""
+    principal = statement.get("Principal")
+    return as_list(principal.get(kind)) if isinstance(principal, dict) else []
+
+
 def source_arns(statement: dict) -> tuple[list[str], list[str]]:
     """A statement's aws:SourceArn condition: (ArnEquals values, ArnLike patterns)."""
     equal, like = [], []
@@ -615,9 +669,7 @@ def source_arns(statement: dict) -> tuple[list[str], list[str]]:
 
 def allows_events(statement: dict) -> bool:
     """Whether the statement allows EventBridge (the service principal) anything."""
-    principal = statement.get("Principal")
-    services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
-    return statement.get("Effect") == "Allow" and EVENTS_PRINCIPAL in services
+    return statement.get("Effect") == "Allow" and EVENTS_PRINCIPAL in principals(statement, "Service")
 
 
 def admits(statement: dict, queue_arn: str, rule_arn: str) -> bool:
@@ -686,18 +738,17 @@ def check_bus_policies(stack: Stack, logicals: list[str]) -> None:
         sources = {s for p in patterns for s in p.get("source", [])}
         detail_types = {d for p in patterns for d in p.get("detail-type", [])}
         for statement in policies[name]:
-            condition = statement.get("Condition") or {}
-            principals = as_list(statement.get("Principal", {}).get("AWS"))
-            roles = as_list(condition.get("ArnLike", {}).get("aws:PrincipalArn"))
+            accounts = principals(statement, "AWS")
+            roles = condition_values(statement, "aws:PrincipalArn")
             problems = []
-            if principals != [f"arn:aws:iam::{management}:root"]:
-                problems.append(f"its principal is {principals}, not account {management}")
+            if accounts != [f"arn:aws:iam::{management}:root"]:
+                problems.append(f"its principal is {accounts}, not account {management}")
             if not roles or any(not r.startswith(f"arn:aws:iam::{management}:role/") for r in roles):
-                problems.append(f"aws:PrincipalArn {roles} is not a role of account {management}")
+                problems.append(f"aws:PrincipalArn {sorted(roles)} is not a role of account {management}")
             if as_list(statement.get("Action")) != ["events:PutEvents"] or as_list(statement.get("Resource")) != [arn]:
                 problems.append(f"it grants {statement.get('Action')} on {statement.get('Resource')}, not events:PutEvents on {arn}")
-            allowed_sources = set(as_list(condition.get("ForAllValues:StringEquals", {}).get("events:source")))
-            allowed_types = set(as_list(condition.get("StringEquals", {}).get("events:detail-type")))
+            allowed_sources = condition_values(statement, "events:source")
+            allowed_types = condition_values(statement, "events:detail-type")
             if not sources <= allowed_sources or not detail_types <= allowed_types:
                 problems.append(
                     f"it admits sources {sorted(allowed_sources)} and detail types {sorted(allowed_types)}, "
@@ -753,7 +804,10 @@ def check_invoke_configs(stack: Stack, logicals: list[str]) -> None:
         if props.get("Qualifier") != "$LATEST":
             stack.problem(f"{logical} configures the qualifier {props.get('Qualifier')}, not $LATEST")
         if not 0 <= props.get("MaximumRetryAttempts", 2) <= 2 or not 60 <= props.get("MaximumEventAgeInSeconds", 60) <= 21600:
-            stack.problem(f"{logical}: retries {props.get('MaximumRetryAttempts')} / event age {props.get('MaximumEventAgeInSeconds')} outside Lambda's 0-2 / 60-21600")
+            stack.problem(
+                f"{logical}: retries {props.get('MaximumRetryAttempts')} / event age "
+                f"{props.get('MaximumEventAgeInSeconds')} s outside Lambda's 0-2 / 60-21600 s"
+            )
         for outcome, destination in (props.get("DestinationConfig") or {}).items():
             arn = destination.get("Destination")
             if arn not in queues:
@@ -770,9 +824,12 @@ def check_subscriptions(stack: Stack, logicals: list[str]) -> None:
         stack.problem(f"{len(logicals)} subscriptions to the alarm topic with AlarmEmail={stack.values['AlarmEmail']!r}")
     for logical in logicals:
         props = stack.props(logical)
-        wanted = (props.get("TopicArn") in topics, props.get("Protocol"), props.get("Endpoint"))
-        if wanted != (True, "email", stack.values["AlarmEmail"]):
-            stack.problem(f"{logical} subscribes {props.get('Protocol')}:{props.get('Endpoint')} to {props.get('TopicArn')}, not email:{stack.values['AlarmEmail']} to {sorted(topics)}")
+        found = (props.get("TopicArn") in topics, props.get("Protocol"), props.get("Endpoint"))
+        if found != (True, "email", stack.values["AlarmEmail"]):
+            stack.problem(
+                f"{logical} subscribes {props.get('Protocol')}:{props.get('Endpoint')} to {props.get('TopicArn')}, "
+                f"not email:{stack.values['AlarmEmail']} to {sorted(topics)}"
+            )
 
 
 # The types moto 5.2.5's CloudFormation skips here (measured), each checked from the template.
@@ -839,7 +896,10 @@ def check_account_events(stack: Stack) -> None:
     queue_arn = stack.getatt(ACCOUNT_EVENT_QUEUE, "Arn")
     attributes = stack.getatt(ACCOUNT_EVENT_QUEUE, "attributes")
     if int(attributes.get("VisibilityTimeout", 0)) < 6 * config["Timeout"]:
-        stack.problem(f"{ACCOUNT_EVENT_QUEUE}'s visibility timeout {attributes.get('VisibilityTimeout')} s is under 6 x the function's timeout ({config['Timeout']} s)")
+        stack.problem(
+            f"{ACCOUNT_EVENT_QUEUE}'s visibility timeout {attributes.get('VisibilityTimeout')} s is under "
+            f"6 x the function's timeout ({config['Timeout']} s)"
+        )
     redrive = json.loads(attributes.get("RedrivePolicy", "{}"))
     dead_letter_arn = stack.getatt(DEAD_LETTER_QUEUE, "Arn")
     if redrive.get("deadLetterTargetArn") != dead_letter_arn or not int(redrive.get("maxReceiveCount", 0)) >= 1:
@@ -906,13 +966,10 @@ def check_sweep(stack: Stack) -> None:
     targets = events.list_targets_by_rule(Rule=names[0])["Targets"]
     if [t["Arn"] for t in targets] != [function_arn]:
         stack.problem(f"the sweep's rule targets {[t['Arn'] for t in targets]}, not only the function")
-    admitted = [
-        s
+    if not any(
+        principals(s, "Service") == [EVENTS_PRINCIPAL] and rule["Arn"] in condition_values(s, "aws:SourceArn")
         for s in stack.function_policy()
-        if s.get("Principal", {}).get("Service") == EVENTS_PRINCIPAL
-        and s.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == rule["Arn"]
-    ]
-    if not admitted:
+    ):
         stack.problem(f"the function's policy does not admit the sweep's rule {rule['Arn']}")
 
 
@@ -972,31 +1029,40 @@ def run(moto: MotoServer, source: dict, problems: Problems) -> dict:
     for text in environment_wiring(source)[1]:
         problems.add("template.yaml", text)
     upload_code(moto)
+    default = defaults(source)
     for suffix, region, overrides in sets:
         name = f"onboarder-{suffix}"
         values = stack_values(source, overrides)
-        default = defaults(source)
         given = {k: v for k, v in values.items() if v != default[k]}
         refused = refusals(source, values, region)
         if refused:
             problems.add(f"stack {name}", f"template.yaml refuses the parameter set {given}: {'; '.join(refused)}")
             continue
         transformed = sam_transform(source, values, region)
-        status = deploy(moto, name, region, values, given, transformed)
-        if status != "CREATE_COMPLETE":
-            problems.add(f"stack {name} ({region})", f"{status} (moto's log: {moto.log_tail()})")
+        try:
+            status = deploy(moto, name, region, values, given, transformed)
+            stack = Stack(moto, name, region, source, values, transformed, problems) if status == "CREATE_COMPLETE" else None
+        except AWS_ERRORS as err:
+            status, stack = one_line(err), None
+        if stack is None:
+            problems.add(f"stack {name} ({region})", f"not created: {status} (moto's log: {moto.last_error()})")
             continue
-        stack = Stack(moto, name, region, source, values, transformed, problems)
         for check in (check_resources, check_function, check_account_events, check_sweep, check_outputs):
             try:
                 check(stack)
             except Missing:
                 pass  # recorded where it was found; the rest of this check depends on it
+            except AWS_ERRORS as err:
+                stack.problem(f"{check.__name__}: {one_line(err)}")
         summary["stacks"] += 1
         summary["resources"] += len(stack.expected) - len(stack.skipped)
         for logical, kind in stack.skipped.items():
             summary["skipped"][kind].add(logical)
     return summary
+
+
+def one_line(err: Exception) -> str:
+    return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
 
 
 def stop_on_signal(signum, _frame):
@@ -1017,6 +1083,8 @@ def main() -> int:
         try:
             moto.start()
             summary = run(moto, source, problems)
+        except MotoDidNotStart as err:
+            problems.add("moto", str(err))
         finally:
             moto.stop()
     elapsed = time.monotonic() - started

@@ -64,6 +64,20 @@ pub const VARIABLES: &[Variable] = &[
         template_default: "",
     },
     Variable {
+        name: "MEMBER_GUARDDUTY_FEATURES",
+        parameter: "MemberGuardDutyFeatures",
+        meaning: "Optional, with `MEMBER_ROLE_NAME`. Comma-separated GuardDuty protection plans to turn on in a detector the function creates in a member account (`S3_DATA_EVENTS`, `EKS_AUDIT_LOGS`, `EBS_MALWARE_PROTECTION`, `RDS_LOGIN_EVENTS`, `LAMBDA_NETWORK_LOGS`, `RUNTIME_MONITORING` or `EKS_RUNTIME_MONITORING`, `AI_PROTECTION`, `AI_ANALYST`); every other plan is named as disabled. Empty: none, only GuardDuty's foundational detection. Each plan is billed on its own.",
+        default: "none",
+        template_default: "",
+    },
+    Variable {
+        name: "MEMBER_SECURITY_HUB_DEFAULT_STANDARDS",
+        parameter: "MemberSecurityHubDefaultStandards",
+        meaning: "`true` or `false`, with `MEMBER_ROLE_NAME` and Security Hub on: whether Security Hub, when the function enables it in a member account, also turns on its default standards (billed per security check).",
+        default: "false",
+        template_default: "false",
+    },
+    Variable {
         name: "REPORT_SENDER",
         parameter: "ReportSender",
         meaning: "An SES-verified identity the report is sent from.",
@@ -201,6 +215,8 @@ pub struct Config {
     pub security_hub: bool,
     /// The role to assume in member accounts to accept their invitations.
     pub member_role: Option<RoleName>,
+    /// What accepting switches on in a member account where the service is off.
+    pub member_settings: MemberSettings,
     pub report: ReportSettings,
     /// Batches that go through their steps at once in each service-region.
     pub batch_concurrency: usize,
@@ -277,6 +293,14 @@ impl Config {
             })?),
         };
 
+        let member_settings = MemberSettings {
+            guardduty_features: match get("MEMBER_GUARDDUTY_FEATURES") {
+                Some(value) => parse_features(&value)?,
+                None => Vec::new(),
+            },
+            security_hub_default_standards: flag("MEMBER_SECURITY_HUB_DEFAULT_STANDARDS")?,
+        };
+
         let when = match get("REPORT_WHEN").map(|v| v.trim().to_ascii_lowercase()) {
             None => Some(ReportWhen::Changes),
             Some(v) if v == "changes" => Some(ReportWhen::Changes),
@@ -325,10 +349,81 @@ impl Config {
             disable_email_notification,
             security_hub,
             member_role,
+            member_settings,
             report,
             batch_concurrency,
         })
     }
+}
+
+/// What accepting an invitation switches on in a member account where the service is off, so
+/// that nothing that costs money is switched on unchosen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberSettings {
+    /// GuardDuty features (protection plans) enabled in a detector the function creates, by
+    /// their API names; the others are named `DISABLED`.
+    pub guardduty_features: Vec<String>,
+    /// Whether `EnableSecurityHub` turns on Security Hub's default standards.
+    pub security_hub_default_standards: bool,
+}
+
+impl MemberSettings {
+    /// What accepting switches on, for the report: "GuardDuty: a detector with S3_DATA_EVENTS
+    /// (every other protection plan disabled); Security Hub: without its default standards".
+    pub fn describe(&self, security_hub: bool) -> String {
+        let guardduty = match self.guardduty_features.as_slice() {
+            [] => "GuardDuty: a detector with no protection plan (foundational detection only)"
+                .to_owned(),
+            features => format!(
+                "GuardDuty: a detector with {} (every other protection plan disabled)",
+                features.join(", ")
+            ),
+        };
+        if !security_hub {
+            return guardduty;
+        }
+        let standards = if self.security_hub_default_standards {
+            "with its default standards"
+        } else {
+            "without its default standards"
+        };
+        format!("{guardduty}; Security Hub: {standards}")
+    }
+}
+
+/// The GuardDuty features a member's detector is created with. The names are the SDK's
+/// `DetectorFeature` values (the service model's enum). `RUNTIME_MONITORING` already covers
+/// what `EKS_RUNTIME_MONITORING` did, and GuardDuty refuses a request naming both (the
+/// `CreateDetector` reference: "Specifying both ... will cause an error").
+fn parse_features(value: &str) -> Result<Vec<String>, ConfigError> {
+    use aws_sdk_guardduty::types::DetectorFeature;
+    const NAME: &str = "MEMBER_GUARDDUTY_FEATURES";
+    let known = DetectorFeature::values();
+    let mut features: Vec<String> = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let name = part.to_ascii_uppercase();
+        if !known.contains(&name.as_str()) {
+            return Err(err(
+                NAME,
+                format!(
+                    "names {:?}, which is not a GuardDuty feature: give comma-separated names among {}, or leave it empty",
+                    crate::text::printable(part, 60),
+                    known.join(", ")
+                ),
+            ));
+        }
+        if !features.contains(&name) {
+            features.push(name);
+        }
+    }
+    let both = ["RUNTIME_MONITORING", "EKS_RUNTIME_MONITORING"];
+    if both.iter().all(|f| features.iter().any(|g| g == f)) {
+        return Err(err(
+            NAME,
+            "names both RUNTIME_MONITORING and EKS_RUNTIME_MONITORING, which GuardDuty refuses together: RUNTIME_MONITORING covers Amazon EKS too, so give it alone",
+        ));
+    }
+    Ok(features)
 }
 
 fn parse_bool(value: &str) -> Option<bool> {
@@ -818,5 +913,50 @@ mod tests {
             assert_eq!(e.variable, "BATCH_CONCURRENCY");
             assert!(e.problem.contains("from 1 to 50"), "{bad}: {}", e.problem);
         }
+    }
+
+    #[test]
+    fn member_settings_switch_on_nothing_unchosen() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.member_settings, MemberSettings::default());
+        let c = with(&[
+            (
+                "MEMBER_GUARDDUTY_FEATURES",
+                " s3_data_events,RUNTIME_MONITORING, S3_DATA_EVENTS ",
+            ),
+            ("MEMBER_SECURITY_HUB_DEFAULT_STANDARDS", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.member_settings.guardduty_features,
+            ["S3_DATA_EVENTS", "RUNTIME_MONITORING"]
+        );
+        assert!(c.member_settings.security_hub_default_standards);
+        assert_eq!(
+            c.member_settings.describe(true),
+            "GuardDuty: a detector with S3_DATA_EVENTS, RUNTIME_MONITORING (every other protection plan disabled); Security Hub: with its default standards"
+        );
+        assert_eq!(
+            MemberSettings::default().describe(false),
+            "GuardDuty: a detector with no protection plan (foundational detection only)"
+        );
+    }
+
+    #[test]
+    fn member_features_are_guardduty_s_and_never_both_runtime_monitorings() {
+        let e = with(&[("MEMBER_GUARDDUTY_FEATURES", "S3_DATA_EVENTS,MALWARE")]).unwrap_err();
+        assert_eq!(e.variable, "MEMBER_GUARDDUTY_FEATURES");
+        assert!(
+            e.problem.contains("\"MALWARE\"") && e.problem.contains("EBS_MALWARE_PROTECTION"),
+            "{e}"
+        );
+        let e = with(&[(
+            "MEMBER_GUARDDUTY_FEATURES",
+            "RUNTIME_MONITORING,EKS_RUNTIME_MONITORING",
+        )])
+        .unwrap_err();
+        assert!(e.problem.contains("give it alone"), "{e}");
+        let e = with(&[("MEMBER_SECURITY_HUB_DEFAULT_STANDARDS", "yes")]).unwrap_err();
+        assert_eq!(e.variable, "MEMBER_SECURITY_HUB_DEFAULT_STANDARDS");
     }
 }

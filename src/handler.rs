@@ -236,6 +236,11 @@ impl Onboarder {
             regions: Vec::new(),
             inactive: Vec::new(),
             regions_not_enabled: Vec::new(),
+            member_settings: self.member_role.as_ref().map(|_| {
+                self.config
+                    .member_settings
+                    .describe(self.config.security_hub)
+            }),
         };
         // The accounts named, or `None` for a sweep of the whole organisation.
         let entries = match received.action {
@@ -305,6 +310,7 @@ impl Onboarder {
                 disable_email_notification: self.config.disable_email_notification,
             },
             administrations: &self.administrations,
+            member: &self.config.member_settings,
         };
         let services = regional
             .regions
@@ -375,13 +381,9 @@ impl Onboarder {
         if !summary.dry_run {
             let skipped = match when {
                 ReportWhen::Always => None,
-                ReportWhen::Changes
-                    if counts.changed() + counts.attention() == 0 && !owed =>
-                {
-                    Some(
-                        "REPORT_WHEN is changes, and the run found everything in place: nothing was created, invited, enabled or accepted, and nothing needs a person",
-                    )
-                }
+                ReportWhen::Changes if counts.changed() + counts.attention() == 0 && !owed => Some(
+                    "REPORT_WHEN is changes, and the run found everything in place: nothing was created, invited, enabled or accepted, and nothing needs a person",
+                ),
                 ReportWhen::Unprocessed if counts.attention() == 0 => Some(
                     "REPORT_WHEN is unprocessed, every account was processed and no member needs action",
                 ),

@@ -377,8 +377,9 @@ pub enum Outcome {
     /// organisation's delegated administrator): monitored, and no invitation is needed.
     EnabledByOrganization,
     /// Invited, and the invitation accepted in the member account through the member role: the
-    /// member is `Enabled`.
-    Accepted,
+    /// member is `Enabled`. `switched_on`: the service was off there, and accepting switched it
+    /// on with the member settings (a GuardDuty detector created, Security Hub enabled).
+    Accepted { switched_on: bool },
     /// Already a member, monitored or with its invitation pending: not invited again.
     /// `status` is its relationship status.
     AlreadyMember { status: MemberStatus },
@@ -527,6 +528,9 @@ pub struct Summary {
     pub inactive: Vec<Inactive>,
     /// Regions `all-enabled` left out.
     pub regions_not_enabled: Vec<RegionNotEnabled>,
+    /// With a member role: what accepting switches on in a member account where the service is
+    /// off (the member settings, described).
+    pub member_settings: Option<String>,
 }
 
 impl Summary {
@@ -573,7 +577,7 @@ impl Counts {
         match outcome {
             Outcome::Invited => self.invited += 1,
             Outcome::EnabledByOrganization => self.enabled_by_organization += 1,
-            Outcome::Accepted => self.accepted += 1,
+            Outcome::Accepted { .. } => self.accepted += 1,
             Outcome::AlreadyMember { .. } => self.already_member += 1,
             Outcome::NeedsAction { .. } => self.needs_action += 1,
             Outcome::WouldDo { .. } => self.would_do += 1,

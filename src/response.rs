@@ -222,7 +222,7 @@ fn new_group(row: &Row<'_>) -> Option<AttentionGroup> {
         Outcome::WouldDo { .. } => ("would_do", None),
         Outcome::Invited
         | Outcome::EnabledByOrganization
-        | Outcome::Accepted
+        | Outcome::Accepted { .. }
         | Outcome::AlreadyMember { .. } => return None,
     };
     Some(AttentionGroup {
@@ -255,6 +255,7 @@ mod tests {
             accounts,
             inactive: Vec::new(),
             regions_not_enabled: Vec::new(),
+            member_settings: None,
             not_attempted: vec![AccountOutcome::unprocessed(
                 "12345",
                 Step::Validate,

@@ -68,6 +68,11 @@ fn sdk_config(standin: &Standin) -> SdkConfig {
 }
 
 /// The stand-in, and the function's clients of each region built once from it, as at cold start.
+static MEMBER_SETTINGS: onboarder::config::MemberSettings = onboarder::config::MemberSettings {
+    guardduty_features: Vec::new(),
+    security_hub_default_standards: false,
+};
+
 struct World {
     standin: Standin,
     sdk: SdkConfig,
@@ -113,6 +118,7 @@ impl World {
     }
 
     /// One run of the pipeline over every service-region, as the handler makes it.
+    /// (The default member settings: nothing switched on unchosen.)
     async fn run_with(
         &self,
         accounts: &[MemberAccount],
@@ -127,6 +133,7 @@ impl World {
                 disable_email_notification: false,
             },
             administrations: &self.administrations,
+            member: &MEMBER_SETTINGS,
         };
         let services = self
             .regions

@@ -275,13 +275,18 @@ async fn invitations_are_accepted_through_the_member_role() {
         .expect("never fails the run");
     for service in [Service::GuardDuty, Service::SecurityHub] {
         for region in [US, EU] {
+            // Switched on only where the service was off: GuardDuty without a detector,
+            // Security Hub outside us-east-1 for the first account.
+            let was_on = service == Service::GuardDuty || region == US;
             assert_eq!(
                 outcome(&run, service, region, &with_detector),
-                &Outcome::Accepted
+                &Outcome::Accepted {
+                    switched_on: !was_on
+                }
             );
             assert_eq!(
                 outcome(&run, service, region, &without_detector),
-                &Outcome::Accepted
+                &Outcome::Accepted { switched_on: true }
             );
             let Outcome::Unprocessed {
                 step: Step::Accept,
@@ -331,6 +336,23 @@ async fn invitations_are_accepted_through_the_member_role() {
         "Security Hub is enabled only where it was off"
     );
     assert_eq!(by(&without_detector, Operation::EnableSecurityHub).len(), 2);
+    // Nothing that costs money is switched on unchosen (the default member settings): every
+    // protection plan of the created detectors is off, and no default standard is on.
+    for region in [US, EU] {
+        let features = world
+            .standin
+            .detector_features(&without_detector, region)
+            .expect("a detector created");
+        assert!(features.values().all(|on| !on), "{region}: {features:?}");
+        assert_eq!(
+            world.standin.default_standards(&without_detector, region),
+            Some(false)
+        );
+    }
+    assert_eq!(
+        world.standin.default_standards(&with_detector, EU),
+        Some(false)
+    );
     assert_eq!(
         by(&with_detector, Operation::AcceptAdministratorInvitation).len(),
         4
@@ -420,7 +442,8 @@ async fn a_sweep_reconciles_the_organisation_and_a_second_sweep_invites_no_one()
         &[("AWS_ENDPOINT_URL_ORGANIZATIONS", front.endpoint.clone())],
     )
     .await;
-    let onboarder = world.onboarder_with(&sdk, &[], TEST_LIMITS);
+    // Always: the last sweep finds everything in place and still reports.
+    let onboarder = world.onboarder_with(&sdk, &[("REPORT_WHEN", "always")], TEST_LIMITS);
 
     let first = invoke(&onboarder, json!({"sweep": true}))
         .await
@@ -546,8 +569,8 @@ async fn a_sweep_reconciles_the_organisation_and_a_second_sweep_invites_no_one()
         messages[1]["subject"]
     );
 
-    // Everything in place: nothing sent under REPORT_WHEN=unprocessed, "nothing to do" under
-    // always.
+    // Everything in place: nothing sent under REPORT_WHEN=unprocessed or changes, "nothing to
+    // do" under always.
     for region in [US, EU] {
         world
             .standin
@@ -558,6 +581,19 @@ async fn a_sweep_reconciles_the_organisation_and_a_second_sweep_invites_no_one()
         .await
         .expect("sweeps");
     assert!(!third.report.sent, "{:?}", third.report);
+    let by_default = world.onboarder_with(&sdk, &[], TEST_LIMITS);
+    let fourth = invoke(&by_default, json!({"sweep": true}))
+        .await
+        .expect("sweeps");
+    assert!(
+        fourth
+            .report
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("REPORT_WHEN is changes")),
+        "{:?}",
+        fourth.report
+    );
     assert_eq!(world.moto.sent_messages().await.len(), 2);
     invoke(&onboarder, sample("scheduled_event.json"))
         .await

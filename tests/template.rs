@@ -123,20 +123,17 @@ fn rules(template: &Value) -> Vec<(String, Value)> {
         .map(|(name, rule)| {
             let properties = &rule["Properties"];
             assert_eq!(
-                properties["EventBusName"],
-                "AccountEventBus.Name",
+                properties["EventBusName"], "AccountEventBus.Name",
                 "{name} listens on the stack's own bus, where the forwarder puts the events"
             );
             let targets = properties["Targets"].as_array().expect("Targets");
             assert_eq!(targets.len(), 1, "{name}");
             assert_eq!(
-                targets[0]["Arn"],
-                "AccountEventQueue.Arn",
+                targets[0]["Arn"], "AccountEventQueue.Arn",
                 "{name} sends to the account-event queue"
             );
             assert_eq!(
-                targets[0]["DeadLetterConfig"]["Arn"],
-                "DeadLetterQueue.Arn",
+                targets[0]["DeadLetterConfig"]["Arn"], "DeadLetterQueue.Arn",
                 "{name} keeps what it could not deliver"
             );
             (name.clone(), properties["EventPattern"].clone())
@@ -638,10 +635,7 @@ fn account_events_come_through_the_queue_and_nothing_reserves_concurrency() {
         resources["AccountEventMapping"]["Type"],
         "AWS::Lambda::EventSourceMapping"
     );
-    assert_eq!(
-        mapping["EventSourceArn"],
-        "AccountEventQueue.Arn"
-    );
+    assert_eq!(mapping["EventSourceArn"], "AccountEventQueue.Arn");
     assert_eq!(mapping["FunctionName"], "OnboarderFunction");
     assert_eq!(
         mapping["FunctionResponseTypes"],

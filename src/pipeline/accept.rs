@@ -77,9 +77,9 @@ pub async fn accept_all(
         role = %role.name(),
         "accepting invitations in the member accounts"
     );
-    let results: Vec<Vec<(Place, Result<(), Reason>)>> = stream::iter(by_account)
+    let results: Vec<Vec<(Place, Result<bool, Reason>)>> = stream::iter(by_account)
         .map(|(account, places)| async move {
-            let refuse_all = |reason: Reason| -> Vec<(Place, Result<(), Reason>)> {
+            let refuse_all = |reason: Reason| -> Vec<(Place, Result<bool, Reason>)> {
                 places
                     .iter()
                     .map(|place| (*place, Err(reason.clone())))
@@ -113,9 +113,9 @@ pub async fn accept_all(
         let row = &mut regions[r].accounts[a];
         let service = regions[r].service.name();
         match result {
-            Ok(()) => {
-                info!(account_id = %row.account_id, service, region = %regions[r].region, "invitation accepted in the member account");
-                row.outcome = Outcome::Accepted;
+            Ok(switched_on) => {
+                info!(account_id = %row.account_id, service, region = %regions[r].region, switched_on, "invitation accepted in the member account");
+                row.outcome = Outcome::Accepted { switched_on };
             }
             Err(reason) => {
                 warn!(account_id = %row.account_id, service, region = %regions[r].region, error = %redact_emails(&reason.to_string()), "invitation not accepted");

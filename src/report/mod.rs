@@ -162,6 +162,17 @@ fn notes(summary: &Summary) -> Vec<String> {
             list.join(", ")
         ));
     }
+    let switched_on = summary.regions.iter().flat_map(|r| &r.accounts).any(|a| {
+        matches!(
+            a.outcome,
+            crate::outcome::Outcome::Accepted { switched_on: true }
+        )
+    });
+    if let (true, Some(settings)) = (switched_on, &summary.member_settings) {
+        notes.push(format!(
+            "Switched on in member accounts that had the service off (rows \"via member-role, switched on there\"): {settings}."
+        ));
+    }
     if !summary.inactive.is_empty() {
         let list: Vec<String> = summary
             .inactive

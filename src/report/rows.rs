@@ -141,7 +141,7 @@ impl<'a> Row<'a> {
     pub fn label(&self) -> &'static str {
         match self.outcome() {
             Outcome::Invited => "INVITED",
-            Outcome::EnabledByOrganization | Outcome::Accepted => "ENABLED",
+            Outcome::EnabledByOrganization | Outcome::Accepted { .. } => "ENABLED",
             Outcome::AlreadyMember { .. } => "MEMBER",
             Outcome::NeedsAction { .. } => "NEEDS_ACTION",
             Outcome::WouldDo { .. } => "WOULD",
@@ -153,7 +153,9 @@ impl<'a> Row<'a> {
     pub fn via(&self) -> Option<&'static str> {
         match self.outcome() {
             Outcome::EnabledByOrganization => Some("organization"),
-            Outcome::Accepted => Some("member-role"),
+            Outcome::Accepted { switched_on: false } => Some("member-role"),
+            // What the member settings switched on is named once, in the report's summary.
+            Outcome::Accepted { switched_on: true } => Some("member-role, switched on there"),
             _ => None,
         }
     }
@@ -212,7 +214,7 @@ fn action(outcome: &Outcome, service: Option<Service>) -> Option<&'static str> {
 /// What an outcome means at a glance.
 pub fn kind(outcome: &Outcome) -> Kind {
     match outcome {
-        Outcome::EnabledByOrganization | Outcome::Accepted => Kind::Enabled,
+        Outcome::EnabledByOrganization | Outcome::Accepted { .. } => Kind::Enabled,
         Outcome::AlreadyMember {
             status: MemberStatus::Enabled,
         } => Kind::Enabled,

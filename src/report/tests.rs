@@ -89,7 +89,7 @@ fn summary() -> Summary {
                 Service::SecurityHub,
                 "us-east-1",
                 vec![
-                    account("222222222222", Outcome::Accepted),
+                    account("222222222222", Outcome::Accepted { switched_on: true }),
                     account("333333333333", Outcome::Invited),
                     account(
                         "444444444444",
@@ -102,6 +102,7 @@ fn summary() -> Summary {
         ],
         inactive: Vec::new(),
         regions_not_enabled: Vec::new(),
+        member_settings: None,
     }
 }
 
@@ -359,6 +360,7 @@ fn organisation(accounts: usize) -> Summary {
         regions: Vec::new(),
         inactive: Vec::new(),
         regions_not_enabled: Vec::new(),
+        member_settings: None,
     };
     for service in [Service::GuardDuty, Service::SecurityHub] {
         for (r, name) in regions.iter().enumerate() {
@@ -514,6 +516,7 @@ fn one_new_account_is_a_short_email() {
             .collect(),
         inactive: Vec::new(),
         regions_not_enabled: Vec::new(),
+        member_settings: None,
     };
     let report = render(&s);
     assert!(report.attachment.is_none());

@@ -20,7 +20,7 @@ use aws_sdk_guardduty::config::Credentials;
 
 use crate::advice;
 use crate::aws_error::CallError;
-use crate::config::Region;
+use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
 use crate::outcome::{Administration, MemberStatus, Reason, Service, Step};
@@ -82,6 +82,8 @@ pub struct Settings<'a> {
     pub invitation: guardduty::Invitation<'a>,
     /// What was learnt of GuardDuty's administration per region, for the life of the process.
     pub administrations: &'a guardduty::Administrations,
+    /// What accepting switches on in a member account where the service is off.
+    pub member: &'a MemberSettings,
 }
 
 /// One service in one region, ready for the pipeline.
@@ -198,12 +200,15 @@ impl MemberService<'_> {
     /// The member side: accepts `administrator`'s invitation in the member account whose
     /// `credentials` are given, in this service and region (enabling the service there first
     /// where it is off).
+    /// Accepts the administrator's invitation in the member account whose `credentials` are
+    /// given, switching the service on there first when it is off (with the member settings).
+    /// `Ok(true)`: it was off and was switched on.
     pub async fn accept(
         &self,
         credentials: Credentials,
         administrator: &str,
         deadline: Deadline,
-    ) -> Result<(), Reason> {
+    ) -> Result<bool, Reason> {
         match self {
             MemberService::GuardDuty(gd) => gd.accept(credentials, administrator, deadline).await,
             MemberService::SecurityHub(sh) => sh.accept(credentials, administrator, deadline).await,

@@ -8,6 +8,8 @@
 //! `BadRequestException`; per-account problems are `unprocessedAccounts` entries with HTTP 200,
 //! using the texts the service returns.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -98,7 +100,30 @@ struct CreateDetectorInput {
     client_token: Option<String>,
     #[serde(default)]
     finding_publishing_frequency: Option<String>,
+    #[serde(default)]
+    features: Vec<FeatureInput>,
 }
+
+/// `DetectorFeatureConfiguration`: `Name` and `Status`, both enums in the model.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FeatureInput {
+    name: String,
+    status: String,
+}
+
+/// The model's `DetectorFeature` enum.
+const DETECTOR_FEATURES: &[&str] = &[
+    "S3_DATA_EVENTS",
+    "EKS_AUDIT_LOGS",
+    "EBS_MALWARE_PROTECTION",
+    "RDS_LOGIN_EVENTS",
+    "LAMBDA_NETWORK_LOGS",
+    "EKS_RUNTIME_MONITORING",
+    "RUNTIME_MONITORING",
+    "AI_PROTECTION",
+    "AI_ANALYST",
+];
 
 /// The model's `FindingPublishingFrequency` enum.
 const FREQUENCIES: &[&str] = &["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"];
@@ -245,13 +270,35 @@ fn create_detector(state: &mut State, ctx: &Ctx) -> Result<Answer, Answer> {
     let unknown_frequency = input
         .finding_publishing_frequency
         .is_some_and(|f| !FREQUENCIES.contains(&f.as_str()));
-    if token_too_long || unknown_frequency {
+    let unknown_feature = input.features.iter().any(|f| {
+        !DETECTOR_FEATURES.contains(&f.name.as_str())
+            || !["ENABLED", "DISABLED"].contains(&f.status.as_str())
+    });
+    // "Specifying both EKS Runtime Monitoring (EKS_RUNTIME_MONITORING) and Runtime Monitoring
+    // (RUNTIME_MONITORING) will cause an error" (the model's CreateDetector documentation).
+    let both_runtimes = ["RUNTIME_MONITORING", "EKS_RUNTIME_MONITORING"]
+        .iter()
+        .all(|n| input.features.iter().any(|f| f.name == *n));
+    if token_too_long || unknown_frequency || unknown_feature || both_runtimes {
         return Err(bad_request(results::INVALID_INPUT.to_owned()));
     }
     if state.detector_of(ctx.caller, ctx.region).is_some() {
         return Err(bad_request(results::DETECTOR_EXISTS.to_owned()));
     }
     let id = state.fresh_id();
+    // What the detector runs: every feature named keeps its status; an unnamed one is enabled
+    // ("any feature that is not specified in the API call gets enabled by default, with an
+    // exception to RUNTIME_MONITORING").
+    let mut features: BTreeMap<String, bool> = DETECTOR_FEATURES
+        .iter()
+        .map(|f| ((*f).to_owned(), *f != "RUNTIME_MONITORING"))
+        .collect();
+    for f in &input.features {
+        features.insert(f.name.clone(), f.status == "ENABLED");
+    }
+    state
+        .detector_features
+        .insert((ctx.caller.to_owned(), ctx.region.to_owned()), features);
     if ctx.caller == state.admin_account {
         state.detectors.insert(ctx.region.to_owned(), id.clone());
     } else {

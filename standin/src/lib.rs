@@ -381,6 +381,11 @@ pub(crate) struct State {
     pub(crate) securityhub: Members,
     /// (account, region) where the account's Security Hub is enabled → since when.
     pub(crate) hubs: BTreeMap<(String, String), String>,
+    /// (account, region) → whether `EnableSecurityHub` turned on the default standards.
+    pub(crate) default_standards: BTreeMap<(String, String), bool>,
+    /// (account, region) → each GuardDuty feature of a detector `CreateDetector` made, and
+    /// whether it is enabled.
+    pub(crate) detector_features: BTreeMap<(String, String), BTreeMap<String, bool>>,
     /// Region → opt-in status, as `ListRegions` answers it.
     pub(crate) regions: BTreeMap<String, String>,
     /// Regions where a service control policy denies every call.
@@ -700,7 +705,25 @@ impl Standin {
         }
     }
 
+    /// The features of a detector `CreateDetector` made for an account in a region, each with
+    /// whether it runs (an unnamed one runs, as in GuardDuty).
+    pub fn detector_features(&self, account: &str, region: &str) -> Option<BTreeMap<String, bool>> {
+        self.state()
+            .detector_features
+            .get(&(account.to_owned(), region.to_owned()))
+            .cloned()
+    }
+
     // ----- Security Hub -----
+
+    /// Whether `EnableSecurityHub` turned on the default standards for an account in a region
+    /// (`None`: it was not called there).
+    pub fn default_standards(&self, account: &str, region: &str) -> Option<bool> {
+        self.state()
+            .default_standards
+            .get(&(account.to_owned(), region.to_owned()))
+            .copied()
+    }
 
     /// Enables the administrator's Security Hub in `regions`. Elsewhere every administrator
     /// call answers 401 `InvalidAccessException`, as for an account not subscribed.

@@ -172,8 +172,13 @@ pub(crate) fn answer(
 }
 
 fn enable(state: &mut State, ctx: &Ctx, subscribed: bool) -> Result<Answer, Answer> {
-    // The body (Tags, EnableDefaultStandards, ControlFindingGenerator) is optional and changes
-    // nothing the stand-in keeps.
+    // The body (Tags, EnableDefaultStandards, ControlFindingGenerator) is optional; the stand-in
+    // keeps whether the default standards were turned on: "If you don't provide a value for
+    // EnableDefaultStandards, it is set to true" (the model's EnableSecurityHubRequest).
+    let standards = serde_json::from_slice::<Value>(ctx.body)
+        .ok()
+        .and_then(|body| body.get("EnableDefaultStandards").and_then(Value::as_bool))
+        .unwrap_or(true);
     if subscribed {
         return Err(Answer::Error(
             409,
@@ -182,9 +187,9 @@ fn enable(state: &mut State, ctx: &Ctx, subscribed: bool) -> Result<Answer, Answ
             results::ALREADY_SUBSCRIBED.to_owned(),
         ));
     }
-    state
-        .hubs
-        .insert((ctx.caller.to_owned(), ctx.region.to_owned()), wire::now());
+    let key = (ctx.caller.to_owned(), ctx.region.to_owned());
+    state.default_standards.insert(key.clone(), standards);
+    state.hubs.insert(key, wire::now());
     Ok(Answer::Ok(json!({})))
 }
 

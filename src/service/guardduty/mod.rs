@@ -27,7 +27,7 @@ use tracing::{info, warn};
 use super::{MAX_BATCH, Refusal, Settings, Unusable};
 use crate::advice;
 use crate::aws_error::CallError;
-use crate::config::Region;
+use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
 use crate::outcome::{Administration, MemberStatus, Reason, Step};
@@ -117,6 +117,8 @@ pub struct Admin<'a> {
     invitation: Invitation<'a>,
     /// What member-account clients are built from.
     sdk: &'a SdkConfig,
+    /// What accepting switches on in a member account where the service is off.
+    member: &'a MemberSettings,
 }
 
 impl<'a> Admin<'a> {
@@ -129,6 +131,7 @@ impl<'a> Admin<'a> {
             administrations: settings.administrations,
             invitation: settings.invitation,
             sdk: settings.sdk,
+            member: settings.member,
         }
     }
 }
@@ -314,8 +317,14 @@ impl Admin<'_> {
         credentials: Credentials,
         administrator: &str,
         deadline: Deadline,
-    ) -> Result<(), Reason> {
-        member::accept(self.sdk, self.region, credentials, administrator, deadline).await
+    ) -> Result<bool, Reason> {
+        let member = member::Member {
+            sdk: self.sdk,
+            region: self.region,
+            credentials,
+            settings: self.member,
+        };
+        member.accept(administrator, deadline).await
     }
 }
 

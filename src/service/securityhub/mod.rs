@@ -23,7 +23,7 @@ use aws_sdk_securityhub::types::AccountDetails;
 use super::{MAX_BATCH, Refusal, Settings};
 use crate::advice;
 use crate::aws_error::CallError;
-use crate::config::Region;
+use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
 use crate::outcome::{Administration, MemberStatus, Reason};
@@ -85,6 +85,8 @@ pub struct Admin<'a> {
     paces: &'a Paces,
     /// What member-account clients are built from.
     sdk: &'a SdkConfig,
+    /// What accepting switches on in a member account where the service is off.
+    member: &'a MemberSettings,
 }
 
 impl<'a> Admin<'a> {
@@ -94,6 +96,7 @@ impl<'a> Admin<'a> {
             client: &clients.client,
             paces: &clients.paces,
             sdk: settings.sdk,
+            member: settings.member,
         }
     }
 }
@@ -196,8 +199,14 @@ impl Admin<'_> {
         credentials: Credentials,
         administrator: &str,
         deadline: Deadline,
-    ) -> Result<(), Reason> {
-        member::accept(self.sdk, self.region, credentials, administrator, deadline).await
+    ) -> Result<bool, Reason> {
+        let member = member::Member {
+            sdk: self.sdk,
+            region: self.region,
+            credentials,
+            settings: self.member,
+        };
+        member.accept(administrator, deadline).await
     }
 }
 
