@@ -60,7 +60,7 @@ moto 5.2.5's differences from CloudFormation, measured, and what this script doe
 - Lambda's limits are not enforced (a BatchSize over 10 without a batching window, the
   EventInvokeConfig ranges): this script checks the ones the template comes near.
 
-Usage: .venv/bin/python scripts/check_stack_in_moto.py  (about 6 s on 2 cores)
+Usage: .venv/bin/python scripts/check_stack_in_moto.py  (about 8 s on 2 cores beside a build)
 Exit status 1 on any problem, with a line per problem.
 """
 

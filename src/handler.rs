@@ -33,8 +33,8 @@ use crate::regions::{self, RegionsError};
 use crate::report::{self, Report};
 use crate::request;
 use crate::response::{Delivery, Response};
-use crate::service::guardduty::{Administrations, Invitation};
-use crate::service::{self, MemberService, RegionClients};
+use crate::service::guardduty::Invitation;
+use crate::service::{self, Administrations, MemberService, RegionClients};
 use crate::text::redact_emails;
 
 /// Why an invocation failed.

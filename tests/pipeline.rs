@@ -32,8 +32,8 @@ use onboarder::outcome::{
     Step,
 };
 use onboarder::pipeline::{self, Acceptance};
-use onboarder::service::guardduty::{Administrations, Invitation};
-use onboarder::service::{self, MemberService, RegionClients};
+use onboarder::service::guardduty::Invitation;
+use onboarder::service::{self, Administrations, MemberService, RegionClients};
 use standin::{Call, Fault, FaultKind, Operation, Race, Settings, Standin};
 use tokio::time::Instant;
 

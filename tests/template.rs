@@ -658,7 +658,7 @@ fn account_events_come_through_the_queue_and_nothing_reserves_concurrency() {
             window["MinValue"].as_i64(),
             window["MaxValue"].as_i64()
         ),
-        (Some("60"), Some(0), Some(300))
+        (Some("60"), Some(1), Some(300))
     );
 
     let queue = &resources["AccountEventQueue"]["Properties"];

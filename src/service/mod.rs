@@ -14,6 +14,7 @@ pub mod guardduty;
 pub mod securityhub;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
 use aws_config::SdkConfig;
 use aws_sdk_guardduty::config::Credentials;
@@ -51,6 +52,26 @@ pub struct Unusable {
     pub reason: Reason,
 }
 
+/// What was learnt of each service-region's [`Administration`], kept for the life of the
+/// process: asked once per cold start, not on every run.
+#[derive(Debug, Default)]
+pub struct Administrations(Mutex<HashMap<(Service, String), Administration>>);
+
+impl Administrations {
+    pub(crate) fn get(&self, service: Service, region: &Region) -> Option<Administration> {
+        let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        known.get(&(service, region.as_str().to_owned())).copied()
+    }
+
+    /// Keeps a mode learnt; `Unknown` is not kept, so the next run asks again.
+    pub(crate) fn learn(&self, service: Service, region: &Region, mode: Administration) {
+        if mode != Administration::Unknown {
+            let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            known.insert((service, region.as_str().to_owned()), mode);
+        }
+    }
+}
+
 /// Each region's clients, built once at cold start and kept with what they learn (the paces,
 /// the administration mode).
 pub struct RegionClients {
@@ -80,8 +101,8 @@ pub struct Settings<'a> {
     /// GuardDuty detector ids given in the configuration, by region.
     pub detectors: &'a BTreeMap<Region, String>,
     pub invitation: guardduty::Invitation<'a>,
-    /// What was learnt of GuardDuty's administration per region, for the life of the process.
-    pub administrations: &'a guardduty::Administrations,
+    /// What was learnt of each service-region's administration, for the life of the process.
+    pub administrations: &'a Administrations,
     /// What accepting switches on in a member account where the service is off.
     pub member: &'a MemberSettings,
 }
@@ -130,7 +151,19 @@ impl MemberService<'_> {
     pub async fn prepare(&mut self, deadline: Deadline) -> Result<Administration, Unusable> {
         match self {
             MemberService::GuardDuty(gd) => gd.prepare(deadline).await,
-            MemberService::SecurityHub(sh) => Ok(sh.administration()),
+            MemberService::SecurityHub(sh) => Ok(sh.prepare(deadline).await),
+        }
+    }
+
+    /// Whether this account's member quota in the region is reached
+    /// (`DescribeOrganizationConfiguration`'s `MemberAccountLimitReached`, which both services
+    /// answer their delegated administrator), asked at most once a run; `None` where it cannot
+    /// be known. Asked when the service refuses to create members, so that a quota reached is
+    /// read from the service rather than counted against a number written here.
+    pub async fn limit_reached(&self, deadline: Deadline) -> Option<bool> {
+        match self {
+            MemberService::GuardDuty(gd) => gd.limit_reached(deadline).await,
+            MemberService::SecurityHub(sh) => sh.limit_reached(deadline).await,
         }
     }
 
@@ -190,10 +223,11 @@ impl MemberService<'_> {
         }
     }
 
-    /// Remembers what was learnt of the region's administration, where the adapter keeps it.
+    /// Remembers what was learnt of the region's administration.
     pub fn learn(&self, administration: Administration) {
-        if let MemberService::GuardDuty(gd) = self {
-            gd.learn(administration);
+        match self {
+            MemberService::GuardDuty(gd) => gd.learn(administration),
+            MemberService::SecurityHub(sh) => sh.learn(administration),
         }
     }
 

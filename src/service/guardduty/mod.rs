@@ -16,21 +16,21 @@
 mod member;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use aws_config::SdkConfig;
 use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::config::Credentials;
 use aws_sdk_guardduty::types::{AccountDetail, UnprocessedAccount};
+use tokio::sync::OnceCell;
 use tracing::{info, warn};
 
-use super::{MAX_BATCH, Refusal, Settings, Unusable};
+use super::{Administrations, MAX_BATCH, Refusal, Settings, Unusable};
 use crate::advice;
 use crate::aws_error::CallError;
 use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{Administration, MemberStatus, Reason, Step};
+use crate::outcome::{Administration, MemberStatus, Reason, Service, Step};
 use crate::pace::{Pace, Paces, ThrottlesArePaced};
 use crate::text::redact_emails;
 
@@ -56,24 +56,6 @@ const RACE_INVITE: &str = "already invited or is already the GuardDuty master";
 pub struct Invitation<'a> {
     pub message: &'a str,
     pub disable_email_notification: bool,
-}
-
-/// What was learnt of each region's [`Administration`], kept for the life of the process.
-#[derive(Debug, Default)]
-pub struct Administrations(Mutex<HashMap<String, Administration>>);
-
-impl Administrations {
-    fn get(&self, region: &Region) -> Option<Administration> {
-        let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        known.get(region.as_str()).copied()
-    }
-
-    fn learn(&self, region: &Region, mode: Administration) {
-        if mode != Administration::Unknown {
-            let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            known.insert(region.as_str().to_owned(), mode);
-        }
-    }
 }
 
 /// GuardDuty's client in one region and the paces of its operations, built once at cold start.
@@ -114,6 +96,8 @@ pub struct Admin<'a> {
     /// The detector given in the configuration, else the one discovered by `prepare`.
     detector: Option<String>,
     administrations: &'a Administrations,
+    /// Whether the member quota is reached, asked at most once a run.
+    limit: OnceCell<Option<bool>>,
     invitation: Invitation<'a>,
     /// What member-account clients are built from.
     sdk: &'a SdkConfig,
@@ -129,6 +113,7 @@ impl<'a> Admin<'a> {
             paces: &clients.paces,
             detector: settings.detectors.get(region).cloned(),
             administrations: settings.administrations,
+            limit: OnceCell::new(),
             invitation: settings.invitation,
             sdk: settings.sdk,
             member: settings.member,
@@ -146,7 +131,8 @@ impl Admin<'_> {
     }
 
     pub(super) fn learn(&self, mode: Administration) {
-        self.administrations.learn(self.region, mode);
+        self.administrations
+            .learn(Service::GuardDuty, self.region, mode);
     }
 
     /// Finds the detector (unless configured) and the administration mode (once per process).
@@ -175,7 +161,7 @@ impl Admin<'_> {
                 })?;
             self.detector = Some(id);
         }
-        if let Some(known) = self.administrations.get(self.region) {
+        if let Some(known) = self.administrations.get(Service::GuardDuty, self.region) {
             return Ok(known);
         }
         let asked = self
@@ -192,7 +178,11 @@ impl Admin<'_> {
         // and only the message tells it apart ("The request is rejected because the input
         // detectorId is not owned by the current account.").
         let mode = match asked {
-            Ok(_) => Administration::DelegatedAdministrator,
+            Ok(answer) => {
+                let reached = answer.member_account_limit_reached();
+                let _ = self.limit.set(reached);
+                Administration::DelegatedAdministrator
+            }
             Err(error) if error.aws().is_some_and(|e| e.says(DETECTOR_NOT_OWNED)) => {
                 return Err(Unusable {
                     step: Step::Detector,
@@ -214,8 +204,30 @@ impl Admin<'_> {
         if mode != Administration::Unknown {
             info!(region = %self.region, administration = ?mode, "GuardDuty administration learnt");
         }
-        self.administrations.learn(self.region, mode);
+        self.learn(mode);
         Ok(mode)
+    }
+
+    /// Whether this account's member quota in the region is reached, as
+    /// `DescribeOrganizationConfiguration` says (`MemberAccountLimitReached`): known from
+    /// `prepare` when it asked this run, else asked once. `None` where it cannot be known (it
+    /// answers only the delegated administrator).
+    pub(super) async fn limit_reached(&self, deadline: Deadline) -> Option<bool> {
+        *self
+            .limit
+            .get_or_init(|| async {
+                self.paces
+                    .send("DescribeOrganizationConfiguration", deadline, || {
+                        self.client
+                            .describe_organization_configuration()
+                            .detector_id(self.detector())
+                            .send()
+                    })
+                    .await
+                    .ok()
+                    .and_then(|answer| answer.member_account_limit_reached())
+            })
+            .await
     }
 
     pub(super) async fn statuses(

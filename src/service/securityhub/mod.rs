@@ -5,11 +5,22 @@
 //! Security Hub documents a rate of 10 requests per second (burst 30) for these operations, so
 //! each operation's calls in a region go through a [`Pace`](crate::pace::Pace) that starts at
 //! that rate (and still adapts if the service throttles) rather than being throttled.
-//! Its `InviteMembers` takes no message and no email opt-out. The administration mode is not
-//! asked: statuses are re-read after creating, which tells an organisation account the delegated
-//! administrator associated (`Enabled`, "organization accounts don't receive invitations") from
-//! one still to invite. A region where Security Hub is not enabled in this account answers
-//! `InvalidAccessException`, and the pipeline reports the region once.
+//! Its `InviteMembers` takes no message and no email opt-out. A region where Security Hub is not
+//! enabled in this account answers `InvalidAccessException`, and the pipeline reports the region
+//! once.
+//!
+//! **Organisation mode.** Once Security Hub has a delegated administrator, the organisation's
+//! accounts are managed through Organizations: `CreateMembers` enables them ("Organization
+//! accounts don't receive invitations"; invitations are for accounts outside the organisation,
+//! `InviteMembers` reference). `DescribeOrganizationConfiguration` ("Only the Security Hub CSPM
+//! administrator account can invoke this operation") tells the mode, once per region and
+//! process, as for GuardDuty: answered, this account is the delegated administrator. AWS
+//! documents no error for another caller; `InvalidAccessException` ("The account doesn't have
+//! permission to perform this action", the operation's modelled 401) is taken for an
+//! administrator by invitation, except when its message says Security Hub is not enabled here.
+//! Any other answer leaves the mode unknown, and then statuses are re-read after creating, which
+//! tells an organisation account the organisation enabled (`Enabled`) from one still to invite:
+//! correct either way, at one more call per batch.
 
 mod member;
 
@@ -19,15 +30,18 @@ use aws_config::SdkConfig;
 use aws_sdk_securityhub::Client;
 use aws_sdk_securityhub::config::Credentials;
 use aws_sdk_securityhub::types::AccountDetails;
+use tokio::sync::OnceCell;
+use tracing::{info, warn};
 
-use super::{MAX_BATCH, Refusal, Settings};
+use super::{Administrations, MAX_BATCH, Refusal, Settings};
 use crate::advice;
 use crate::aws_error::CallError;
 use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{Administration, MemberStatus, Reason};
+use crate::outcome::{Administration, MemberStatus, Reason, Service};
 use crate::pace::{Pace, Paces, ThrottlesArePaced};
+use crate::text::redact_emails;
 
 /// Security Hub's documented rate for each of the member operations: requests per second, and
 /// burst.
@@ -35,6 +49,7 @@ pub const RATE: (u32, u32) = (10, 30);
 
 /// The member operations, each paced on its own from [`RATE`].
 pub const OPERATIONS: &[&str] = &[
+    "DescribeOrganizationConfiguration",
     "GetMembers",
     "ListMembers",
     "CreateMembers",
@@ -47,6 +62,9 @@ const RACES: &[&str] = &["already a member", "already invited", "already associa
 /// The code Security Hub answers with in an account where it is not enabled ("Account … is not
 /// subscribed to AWS Security Hub").
 pub(super) const NOT_ENABLED: &str = "InvalidAccessException";
+
+/// What that answer's message says when Security Hub is not enabled, rather than not allowed.
+const NOT_SUBSCRIBED: &str = "not subscribed";
 
 /// Security Hub's client in one region and the paces of its member operations, built once at
 /// cold start.
@@ -87,6 +105,9 @@ pub struct Admin<'a> {
     sdk: &'a SdkConfig,
     /// What accepting switches on in a member account where the service is off.
     member: &'a MemberSettings,
+    administrations: &'a Administrations,
+    /// Whether the member quota is reached, asked at most once a run.
+    limit: OnceCell<Option<bool>>,
 }
 
 impl<'a> Admin<'a> {
@@ -97,13 +118,66 @@ impl<'a> Admin<'a> {
             paces: &clients.paces,
             sdk: settings.sdk,
             member: settings.member,
+            administrations: settings.administrations,
+            limit: OnceCell::new(),
         }
     }
 }
 
 impl Admin<'_> {
-    pub(super) fn administration(&self) -> Administration {
-        Administration::Unknown
+    /// The administration mode, learnt once per region and process (see the module's comment).
+    /// Never a refusal: a region where Security Hub is off is found by the next call.
+    pub(super) async fn prepare(&self, deadline: Deadline) -> Administration {
+        if let Some(known) = self.administrations.get(Service::SecurityHub, self.region) {
+            return known;
+        }
+        let asked = self
+            .paces
+            .send("DescribeOrganizationConfiguration", deadline, || {
+                self.client.describe_organization_configuration().send()
+            })
+            .await;
+        let mode = match asked {
+            Ok(answer) => {
+                let _ = self.limit.set(answer.member_account_limit_reached());
+                Administration::DelegatedAdministrator
+            }
+            Err(error) if error.aws().is_some_and(|e| e.says(NOT_SUBSCRIBED)) => {
+                Administration::Unknown
+            }
+            Err(error) if error.is(NOT_ENABLED) => Administration::Invitation,
+            Err(error) => {
+                warn!(region = %self.region, error = %redact_emails(&error.to_string()), "could not learn whether this account is Security Hub's delegated administrator; member statuses are re-read after creating");
+                Administration::Unknown
+            }
+        };
+        if mode != Administration::Unknown {
+            info!(region = %self.region, administration = ?mode, "Security Hub administration learnt");
+        }
+        self.learn(mode);
+        mode
+    }
+
+    pub(super) fn learn(&self, mode: Administration) {
+        self.administrations
+            .learn(Service::SecurityHub, self.region, mode);
+    }
+
+    /// Whether the member quota is reached (`MemberAccountLimitReached`): known from `prepare`
+    /// when it asked this run, else asked once; `None` where it cannot be known.
+    pub(super) async fn limit_reached(&self, deadline: Deadline) -> Option<bool> {
+        *self
+            .limit
+            .get_or_init(|| async {
+                self.paces
+                    .send("DescribeOrganizationConfiguration", deadline, || {
+                        self.client.describe_organization_configuration().send()
+                    })
+                    .await
+                    .ok()
+                    .and_then(|answer| answer.member_account_limit_reached())
+            })
+            .await
     }
 
     pub(super) async fn statuses(
