@@ -72,6 +72,9 @@ fn error_action(error: &AwsError) -> Option<&'static str> {
         _ if code.starts_with("AccessDenied") => {
             "Grant the role the permission named in the message; to read emails from Organizations the function's account must be the management account or a delegated administrator."
         }
+        _ if error.is_quota() => {
+            "A service quota is reached (the message names it): raise it in Service Quotas or free some of it, then invoke the function again for these accounts."
+        }
         _ if error.is_throttling() => LATER,
         _ if code.starts_with("InternalServerError") || code == "InternalException" => FAILED,
         _ => match error.kind() {

@@ -42,6 +42,29 @@ pub fn is_throttling_code(code: &str) -> bool {
     THROTTLING_ERRORS.contains(&code)
 }
 
+/// Whether an answer is a throttle: its code is a throttling code ([`is_throttling_code`]),
+/// unless it is a `LimitExceededException` whose message speaks of a quota rather than a rate.
+/// Security Hub models one `LimitExceededException` for both ("beyond the current Amazon Web
+/// Services account or throttling limits. The error code describes the limit exceeded") and
+/// publishes no message texts, so a quota is recognised only where the message says so: a
+/// message that names neither is a throttle, and paced. A quota reached is not a rate to wait
+/// out: it is reported, not resent.
+pub fn is_throttle(code: &str, message: Option<&str>) -> bool {
+    is_throttling_code(code) && !(code == LIMIT_EXCEEDED && message.is_some_and(speaks_of_quota))
+}
+
+const LIMIT_EXCEEDED: &str = "LimitExceededException";
+
+/// Words of a message about a quota, and of one about a rate (which wins).
+const QUOTA_WORDS: &[&str] = &["maximum number", "quota", "member account", "limit of"];
+const RATE_WORDS: &[&str] = &["rate", "throttl", "too many requests", "slow down"];
+
+fn speaks_of_quota(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    QUOTA_WORDS.iter().any(|w| message.contains(w))
+        && !RATE_WORDS.iter().any(|w| message.contains(w))
+}
+
 impl AwsError {
     /// An error a service answered with: its code and message.
     pub fn service(code: &str, message: Option<&str>) -> AwsError {
@@ -82,9 +105,17 @@ impl AwsError {
         self.message.as_deref().is_some_and(|m| m.contains(phrase))
     }
 
-    /// Whether the service throttled the call.
+    /// Whether the service throttled the call ([`is_throttle`]).
     pub fn is_throttling(&self) -> bool {
-        self.code.as_deref().is_some_and(is_throttling_code)
+        self.code
+            .as_deref()
+            .is_some_and(|code| is_throttle(code, self.message.as_deref()))
+    }
+
+    /// Whether the service refused because a quota is reached: a `LimitExceededException` that
+    /// is not a throttle ([`is_throttle`]).
+    pub fn is_quota(&self) -> bool {
+        self.is(LIMIT_EXCEEDED) && !self.is_throttling()
     }
 
     /// Whether the error refuses the whole region rather than this call: the region is not
@@ -233,6 +264,20 @@ mod tests {
             AwsError::service("TooManyRequestsException", Some("Rate exceeded")).is_throttling()
         );
         assert!(AwsError::service("LimitExceededException", None).is_throttling());
+        // A quota is not a throttle; a message about a rate always is.
+        let quota = AwsError::service(
+            "LimitExceededException",
+            Some(
+                "The request was rejected because the maximum number of member accounts has been reached.",
+            ),
+        );
+        assert!(!quota.is_throttling() && quota.is_quota());
+        let rate = AwsError::service(
+            "LimitExceededException",
+            Some("Rate exceeded: the maximum number of requests per second"),
+        );
+        assert!(rate.is_throttling() && !rate.is_quota());
+        assert!(!AwsError::service("TooManyRequestsException", Some("quota")).is_quota());
         assert!(
             !AwsError::service("BadRequestException", Some("The request is rejected"))
                 .is_throttling()

@@ -99,6 +99,13 @@ pub const VARIABLES: &[Variable] = &[
         template_default: "changes",
     },
     Variable {
+        name: "MANAGEMENT_ACCOUNT_ID",
+        parameter: "ManagementAccountId",
+        meaning: "Optional. The organisation's management account: `forwarder.yaml` there forwards the account events to this stack's bus, and as a member it gets advice of its own (Security Hub cannot enable it automatically). Empty when this account is the management account.",
+        default: "empty (this account)",
+        template_default: "",
+    },
+    Variable {
         name: "BATCH_CONCURRENCY",
         parameter: "BatchConcurrency",
         meaning: "How many batches of 50 accounts go through their steps at once in each service and region (1-50). More is faster against a service that answers slowly; fewer sends fewer calls at once into a rate limit it has not yet learnt.",
@@ -220,6 +227,8 @@ pub struct Config {
     pub report: ReportSettings,
     /// Batches that go through their steps at once in each service-region.
     pub batch_concurrency: usize,
+    /// The organisation's management account, when it is not this one.
+    pub management_account: Option<crate::account::AccountId>,
 }
 
 /// A variable that is missing or wrong.
@@ -342,6 +351,13 @@ impl Config {
                 })?,
         };
 
+        let management_account = match get("MANAGEMENT_ACCOUNT_ID") {
+            None => None,
+            Some(value) => Some(crate::account::AccountId::parse(value.trim()).ok_or_else(|| {
+                err("MANAGEMENT_ACCOUNT_ID", format!("is {:?}, which is not an account id: give the management account's 12 digits, or leave it empty when this is the management account", crate::text::printable(&value, 40)))
+            })?),
+        };
+
         Ok(Config {
             regions,
             detectors,
@@ -352,6 +368,7 @@ impl Config {
             member_settings,
             report,
             batch_concurrency,
+            management_account,
         })
     }
 }

@@ -333,6 +333,9 @@ impl Onboarder {
             &ready,
         ))
         .await;
+        if let Some(management) = &self.config.management_account {
+            pipeline::mark_management(&mut summary.regions, management.as_str());
+        }
 
         let counts = summary.counts();
         info!(

@@ -184,6 +184,13 @@ pub enum Reason {
     NoDetectorCreated,
     /// Invited, but the invitation could not be accepted in the member account.
     NotAccepted(Box<Reason>),
+    /// The service refused to create the member, and its `DescribeOrganizationConfiguration`
+    /// says this administrator's member quota in the region is reached
+    /// (`MemberAccountLimitReached`): what it answered.
+    MemberQuota(Box<Reason>),
+    /// Not processed, for the organisation's management account: what happened. Both services
+    /// treat that account apart, so it has advice of its own.
+    ManagementAccount(Box<Reason>),
     /// No step recorded an outcome for the account: a bug, reported rather than dropped.
     Lost,
 }
@@ -200,7 +207,9 @@ impl Reason {
             Reason::Call { error, .. }
             | Reason::Lookup(error)
             | Reason::AssumeRole { error, .. } => Some(error),
-            Reason::NotAccepted(inner) => inner.call_error(),
+            Reason::NotAccepted(inner)
+            | Reason::MemberQuota(inner)
+            | Reason::ManagementAccount(inner) => inner.call_error(),
             _ => None,
         }
     }
@@ -276,6 +285,14 @@ impl fmt::Display for Reason {
             Reason::NotAccepted(inner) => {
                 write!(f, "invited, but not accepted in the member account: {inner}")
             }
+            Reason::MemberQuota(inner) => write!(
+                f,
+                "the administrator's member quota in this region is reached (DescribeOrganizationConfiguration: MemberAccountLimitReached): {inner}"
+            ),
+            Reason::ManagementAccount(inner) => write!(
+                f,
+                "{inner} (this is the organisation's management account)"
+            ),
             Reason::Lost => f.write_str(
                 "no step recorded an outcome for this account; please report this as a bug",
             ),

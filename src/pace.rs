@@ -299,8 +299,9 @@ impl ClassifyRetry for ThrottlesArePaced {
         if ATTEMPTS.try_with(Attempts::spent).unwrap_or(false) {
             return RetryAction::RetryForbidden;
         }
-        // The same test as [`Paces::send`]'s, so that what the SDK does not retry is retried
-        // there.
+        // Every answer the SDK would retry as a throttle is left to [`Paces::send`], which sends
+        // again what is a throttle and reports what is a quota reached
+        // ([`crate::aws_error::is_throttle`]).
         let throttled = ctx.response().is_some_and(|response| {
             !response.status().is_success()
                 && error_code(response).is_some_and(|code| is_throttling_code(&code))

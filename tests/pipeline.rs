@@ -606,6 +606,108 @@ async fn a_delegated_administrator_invites_only_accounts_outside_the_organisatio
     );
 }
 
+/// Security Hub's mode is asked once per region and process too: as its delegated administrator
+/// (us-east-1), `CreateMembers` enables the organisation's accounts, never invited; an account
+/// outside the organisation is invited. By invitation (eu-west-1, where Security Hub answers
+/// `InvalidAccessException`), every account is invited without reading statuses again.
+#[tokio::test(start_paused = true)]
+async fn security_hub_s_organisation_mode_is_asked_and_its_accounts_are_never_invited() {
+    let world = World::new(&[US, EU], true, &[US, EU]);
+    let (org_a, org_b, outside) = ("240000000001", "240000000002", "240000000003");
+    world.standin.delegate_security_hub(&[US], &[org_a, org_b]);
+    let all = [org_a, org_b, outside].map(account);
+
+    let run = world.run(&all).await;
+
+    let us = |id| run.outcome(Service::SecurityHub, US, id);
+    assert_eq!(us(org_a), &Outcome::EnabledByOrganization);
+    assert_eq!(us(org_b), &Outcome::EnabledByOrganization);
+    assert_eq!(us(outside), &Outcome::Invited);
+    for id in [org_a, org_b, outside] {
+        assert_eq!(run.outcome(Service::SecurityHub, EU, id), &Outcome::Invited);
+    }
+    assert_eq!(
+        run.region(Service::SecurityHub, US).administration,
+        Some(Administration::DelegatedAdministrator)
+    );
+    assert_eq!(
+        run.region(Service::SecurityHub, EU).administration,
+        Some(Administration::Invitation)
+    );
+    let us_calls = calls_in(&world.standin, standin::Service::SecurityHub, US);
+    assert_eq!(carried(&us_calls, Operation::InviteMembers), [outside]);
+    assert_eq!(
+        operations(&calls_in(&world.standin, standin::Service::SecurityHub, EU)),
+        [
+            Operation::DescribeOrganizationConfiguration,
+            Operation::GetMembers,
+            Operation::CreateMembers,
+            Operation::InviteMembers,
+        ],
+        "by invitation: no re-read"
+    );
+    let before = world.standin.calls().len();
+    world.run(&all).await;
+    assert!(
+        world.standin.calls()[before..]
+            .iter()
+            .all(|c| c.operation == Operation::GetMembers),
+        "learnt once per process"
+    );
+}
+
+/// When a service refuses to create members and its `DescribeOrganizationConfiguration` says
+/// the member quota is reached, the refused accounts are reported as over the quota, grouped
+/// with one action per service-region; Security Hub's `LimitExceededException` for a quota is
+/// not sent again as a throttle.
+#[tokio::test(start_paused = true)]
+async fn a_member_quota_reached_is_read_from_the_service_and_never_paced() {
+    let world = World::new(&[US], true, &[US]);
+    let org: Vec<String> = (1..=4).map(|i| format!("25000000000{i}")).collect();
+    let org_ids: Vec<&str> = org.iter().map(String::as_str).collect();
+    world.standin.delegate(&[US], &org_ids);
+    world.standin.delegate_security_hub(&[US], &org_ids);
+    world.standin.limit_members(2);
+    world.standin.limit_security_hub_members(2);
+    for id in &org_ids[..2] {
+        world.standin.put_member(US, id, "m@example.com", "Enabled");
+        world
+            .standin
+            .put_security_hub_member(US, id, "m@example.com", "Enabled");
+    }
+    let all: Vec<MemberAccount> = org_ids.iter().map(|id| account(id)).collect();
+
+    let run = world.run(&all).await;
+
+    for service in [Service::GuardDuty, Service::SecurityHub] {
+        for id in &org_ids[2..] {
+            let Outcome::Unprocessed { step, result } = run.outcome(service, US, id) else {
+                panic!("{service:?} {id}: over the quota")
+            };
+            assert_eq!(*step, Step::Create);
+            assert!(matches!(**result, Reason::MemberQuota(_)), "{result:?}");
+            let action = service::result_action(service, *step, result).expect("an action");
+            assert!(action.contains("member quota here is reached"), "{action}");
+        }
+        assert_eq!(run.outcome(service, US, org_ids[0]), &already("Enabled"));
+    }
+    let hub_calls = calls_in(&world.standin, standin::Service::SecurityHub, US);
+    let creates: Vec<&Call> = hub_calls
+        .iter()
+        .filter(|c| c.operation == Operation::CreateMembers)
+        .collect();
+    assert_eq!(creates.len(), 1, "a quota is not a throttle: sent once");
+    assert_eq!(creates[0].status, 429);
+    assert_eq!(
+        operations(&hub_calls)
+            .iter()
+            .filter(|o| **o == Operation::DescribeOrganizationConfiguration)
+            .count(),
+        1,
+        "the quota is read with the mode, once"
+    );
+}
+
 /// A region that refuses the first call outright, because it is not enabled for the account
 /// (`UnrecognizedClientException`) or a service control policy denies it
 /// (`AccessDeniedException`), is one problem per service with every account counted, and no
@@ -630,7 +732,11 @@ async fn a_region_refused_outright_is_one_problem_without_rows() {
 
         for (service, step, first) in [
             (Service::GuardDuty, Step::Detector, "ListDetectors"),
-            (Service::SecurityHub, Step::Check, "GetMembers"),
+            (
+                Service::SecurityHub,
+                Step::Check,
+                "DescribeOrganizationConfiguration",
+            ),
         ] {
             let eu = run.region(service, EU);
             let problem = eu.problem.as_ref().expect("the region is reported");
@@ -654,15 +760,11 @@ async fn a_region_refused_outright_is_one_problem_without_rows() {
         }
         let gd = calls_in(&world.standin, standin::Service::GuardDuty, EU);
         assert_eq!(operations(&gd), [Operation::ListDetectors], "{code}");
-        // Three batches: those started before the first was refused are refused too; none
-        // goes further.
         let sh = calls_in(&world.standin, standin::Service::SecurityHub, EU);
-        assert!(
-            (1..=3).contains(&sh.len())
-                && sh
-                    .iter()
-                    .all(|c| c.operation == Operation::GetMembers && c.status == 403),
-            "{code}: {sh:?}"
+        assert_eq!(
+            operations(&sh),
+            [Operation::DescribeOrganizationConfiguration],
+            "{code}"
         );
     }
 }

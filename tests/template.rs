@@ -187,7 +187,6 @@ fn parameters_map_one_to_one_onto_the_configuration_variables() {
     );
 
     let deployment = [
-        "ManagementAccountId",
         "BatchingWindowSeconds",
         "SweepSchedule",
         "AlarmEmail",
@@ -793,6 +792,7 @@ const FUNCTION_ACTIONS: &[&str] = &[
     "securityhub:ListMembers",
     "securityhub:CreateMembers",
     "securityhub:InviteMembers",
+    "securityhub:DescribeOrganizationConfiguration",
     "organizations:DescribeAccount",
     "organizations:ListAccounts",
     "account:ListRegions",

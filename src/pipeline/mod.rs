@@ -10,7 +10,7 @@ use futures::future::join_all;
 
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::RegionOutcome;
+use crate::outcome::{Outcome, Reason, RegionOutcome};
 use crate::service::MemberService;
 
 pub use accept::Acceptance;
@@ -54,4 +54,75 @@ pub async fn run(
         .await;
     }
     outcomes
+}
+
+/// Marks the organisation's management account's unprocessed rows, so that they get the advice
+/// of that account: both services treat it apart (Security Hub cannot enable it automatically).
+pub fn mark_management(regions: &mut [RegionOutcome], management: &str) {
+    let rows = regions.iter_mut().flat_map(|r| r.accounts.iter_mut());
+    for row in rows.filter(|row| row.account_id == management) {
+        if let Outcome::Unprocessed { result, .. } = &mut row.outcome
+            && !matches!(**result, Reason::ManagementAccount(_))
+        {
+            let said = std::mem::replace(&mut **result, Reason::Lost);
+            **result = Reason::ManagementAccount(Box::new(said));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{AccountOutcome, Service, Step};
+
+    #[test]
+    fn the_management_account_s_unprocessed_rows_get_its_own_advice() {
+        let row = |id: &str, outcome: Outcome| AccountOutcome {
+            account_id: id.to_owned(),
+            account_name: None,
+            outcome,
+        };
+        let refused = || Outcome::Unprocessed {
+            step: Step::Create,
+            result: Box::new(Reason::from("refused")),
+        };
+        let mut regions = vec![RegionOutcome {
+            service: Service::SecurityHub,
+            region: "us-east-1".to_owned(),
+            detector_id: None,
+            administration: None,
+            problem: None,
+            accounts: vec![
+                row("111111111111", refused()),
+                row("222222222222", refused()),
+                row("111111111111", Outcome::Invited),
+            ],
+        }];
+        mark_management(&mut regions, "111111111111");
+        mark_management(&mut regions, "111111111111");
+        let accounts = &regions[0].accounts;
+        let Outcome::Unprocessed { step, result } = &accounts[0].outcome else {
+            panic!()
+        };
+        assert_eq!(
+            **result,
+            Reason::ManagementAccount(Box::new(Reason::from("refused"))),
+            "marked once"
+        );
+        assert_eq!(
+            result.to_string(),
+            "refused (this is the organisation's management account)"
+        );
+        let action = crate::service::result_action(Service::SecurityHub, *step, result);
+        assert!(
+            action.is_some_and(|a| a.contains("cannot enable it automatically")),
+            "{action:?}"
+        );
+        assert_eq!(
+            accounts[1].outcome,
+            refused(),
+            "another account is left as it was"
+        );
+        assert_eq!(accounts[2].outcome, Outcome::Invited);
+    }
 }

@@ -361,17 +361,48 @@ impl Run<'_, '_> {
             let ids: Vec<&'i str> = batch.iter().map(|a| a.id.as_str()).collect();
             match self.service.create(self.deadline, batch).await {
                 Ok(refused) => {
+                    let quota = refused.iter().any(|r| !r.race) && self.quota_reached().await;
                     let settled = self.settle(&ids, refused, Step::Create);
+                    if quota {
+                        self.mark_quota(&ids);
+                    }
                     created.accepted.extend(settled.accepted);
                     let still_created = self.resolve_races(settled.raced, Step::Create).await;
                     created
                         .raced
                         .extend(still_created.into_iter().map(|(id, _)| id));
                 }
-                Err(e) => self.fail_all(&ids, Step::Create, &Reason::call("CreateMembers", e)),
+                Err(e) => {
+                    let answered = matches!(e, CallError::Failed(_));
+                    self.fail_all(&ids, Step::Create, &Reason::call("CreateMembers", e));
+                    if answered && self.quota_reached().await {
+                        self.mark_quota(&ids);
+                    }
+                }
             }
         }
         created
+    }
+
+    /// Whether the service says this administrator's member quota in the region is reached:
+    /// asked of the service when it refuses to create members, never counted here.
+    async fn quota_reached(&self) -> bool {
+        self.service.limit_reached(self.deadline).await == Some(true)
+    }
+
+    /// The accounts of `ids` that `CreateMembers` refused, marked as refused for the quota.
+    fn mark_quota(&mut self, ids: &[&str]) {
+        for id in ids {
+            if let Some(Outcome::Unprocessed {
+                step: Step::Create,
+                result,
+            }) = self.outcomes.get_mut(*id)
+                && !matches!(**result, Reason::MemberQuota(_))
+            {
+                let said = std::mem::replace(&mut **result, Reason::Lost);
+                **result = Reason::MemberQuota(Box::new(said));
+            }
+        }
     }
 
     /// Members just created where the organisation may have associated them: those it did are

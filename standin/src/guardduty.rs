@@ -48,6 +48,10 @@ pub mod results {
     /// `maxResults`, `onlyAssociated`, `clientToken` or `findingPublishingFrequency` it cannot
     /// take (inferred: GuardDuty's generic text).
     pub const INVALID_INPUT: &str = "The request is rejected because an invalid or out-of-range value is specified as an input parameter.";
+    /// CreateMembers past the member quota. *Inferred*: AWS publishes no text, and GuardDuty
+    /// models no LimitExceededException, so the stand-in answers per account, as for every
+    /// other per-account refusal.
+    pub const LIMIT_REACHED: &str = "The request is rejected because the maximum number of member accounts has been reached for the current account.";
 }
 
 /// The API model's limits.
@@ -246,7 +250,7 @@ fn describe_organization_configuration(state: &State, region: &str) -> Answer {
     }
     Answer::Ok(json!({
         "autoEnable": false,
-        "memberAccountLimitReached": false,
+        "memberAccountLimitReached": state.guardduty.limit_reached(region),
         "autoEnableOrganizationMembers": "NONE",
     }))
 }
@@ -401,6 +405,8 @@ fn create_members(state: &mut State, ctx: &Ctx, call: &mut Call) -> Result<Answe
             rejected.push(unprocessed(&detail.account_id, results::MEMBER_OF_ITSELF));
         } else if members.contains_key(&detail.account_id) {
             rejected.push(unprocessed(&detail.account_id, results::ALREADY_MEMBER));
+        } else if gd.limit.is_some_and(|limit| members.len() >= limit) {
+            rejected.push(unprocessed(&detail.account_id, results::LIMIT_REACHED));
         } else {
             let status = if delegated && gd.organization_accounts.contains(&detail.account_id) {
                 "Enabled"

@@ -75,6 +75,9 @@ fn route(service: Service, method: &Method, path: &str) -> Option<(Operation, Op
         (Service::SecurityHub, &Method::POST, ["members", "get"]) => (Operation::GetMembers, None),
         (Service::SecurityHub, &Method::POST, ["accounts"]) => (Operation::EnableSecurityHub, None),
         (Service::SecurityHub, &Method::GET, ["accounts"]) => (Operation::DescribeHub, None),
+        (Service::SecurityHub, &Method::GET, ["organization", "configuration"]) => {
+            (Operation::DescribeOrganizationConfiguration, None)
+        }
         (Service::SecurityHub, &Method::GET, ["invitations"]) => (Operation::ListInvitations, None),
         (Service::SecurityHub, &Method::POST, ["administrator"]) => {
             (Operation::AcceptAdministratorInvitation, None)

@@ -302,6 +302,10 @@ pub(crate) struct Members {
     /// The organisation's accounts: `CreateMembers` by a delegated administrator associates
     /// them directly.
     pub(crate) organization_accounts: BTreeSet<String>,
+    /// The most members the administrator may have in a region (the service's quota, made
+    /// small for tests): `DescribeOrganizationConfiguration` answers `MemberAccountLimitReached`
+    /// from it, and `CreateMembers` refuses past it.
+    pub(crate) limit: Option<usize>,
     /// region → account id → member, as the administrator sees them.
     pub(crate) members: BTreeMap<String, BTreeMap<String, Record>>,
     /// Every invitation sent, in order.
@@ -312,6 +316,12 @@ pub(crate) struct Members {
 }
 
 impl Members {
+    /// Whether the administrator's members of `region` have reached the quota.
+    pub(crate) fn limit_reached(&self, region: &str) -> bool {
+        let count = self.members.get(region).map_or(0, BTreeMap::len);
+        self.limit.is_some_and(|limit| count >= limit)
+    }
+
     /// Puts a member in place; an `Invited` member gets a pending invitation, any other status
     /// loses it.
     fn put(&mut self, region: &str, account_id: &str, email: &str, status: &str, id: String) {
@@ -675,6 +685,13 @@ impl Standin {
             .extend(accounts.iter().map(|a| (*a).to_owned()));
     }
 
+    /// Sets the administrator's GuardDuty member quota per region: past it, `CreateMembers`
+    /// refuses each new account, and `DescribeOrganizationConfiguration` answers
+    /// `memberAccountLimitReached: true` once it is reached.
+    pub fn limit_members(&self, limit: usize) {
+        self.state().guardduty.limit = Some(limit);
+    }
+
     /// Gives a (member) account a GuardDuty detector in a region, as if it had created one.
     pub fn put_member_detector(&self, account: &str, region: &str, detector_id: &str) {
         let mut state = self.state();
@@ -751,6 +768,13 @@ impl Standin {
         members
             .organization_accounts
             .extend(accounts.iter().map(|a| (*a).to_owned()));
+    }
+
+    /// Sets the administrator's Security Hub member quota per region: past it, `CreateMembers`
+    /// answers 429 `LimitExceededException`, and `DescribeOrganizationConfiguration` answers
+    /// `MemberAccountLimitReached: true` once it is reached.
+    pub fn limit_security_hub_members(&self, limit: usize) {
+        self.state().securityhub.limit = Some(limit);
     }
 
     /// Enables a (member) account's Security Hub in a region, as if it had called

@@ -43,6 +43,18 @@ pub mod results {
     pub const INVALID_NEXT_TOKEN: &str =
         "The request is rejected because the NextToken is invalid.";
 
+    /// 401 `InvalidAccessException` of DescribeOrganizationConfiguration for an account that is
+    /// not the delegated administrator: the text public reports quote for
+    /// UpdateOrganizationConfiguration (hashicorp/terraform#30285). *Inferred* for Describe.
+    pub fn not_administrator(account: &str) -> String {
+        format!("Account {account} is not an administrator for this organization")
+    }
+    /// 429 `LimitExceededException` of CreateMembers past the member quota. *Inferred*: the
+    /// model's exception ("attempted to create resources beyond the current Amazon Web Services
+    /// account or throttling limits"), with a text of the stand-in's own.
+    pub const LIMIT_REACHED: &str =
+        "The request was rejected because the maximum number of member accounts has been reached.";
+
     /// 401 `InvalidAccessException` for a call by an account whose hub is not enabled in the
     /// region (joshlarsen/aws-recon#65: "Account 123123123123 is not subscribed to AWS
     /// Security Hub").
@@ -160,6 +172,7 @@ pub(crate) fn answer(
             "The stand-in keeps Security Hub members for the administrator {} only; {} is a member account here.",
             state.admin_account, ctx.caller
         ))),
+        Operation::DescribeOrganizationConfiguration => Ok(organization_configuration(state, ctx)),
         Operation::CreateMembers => create_members(state, ctx, call),
         Operation::InviteMembers => invite_members(state, ctx, call),
         Operation::GetMembers => get_members(state, ctx, call),
@@ -191,6 +204,26 @@ fn enable(state: &mut State, ctx: &Ctx, subscribed: bool) -> Result<Answer, Answ
     state.default_standards.insert(key.clone(), standards);
     state.hubs.insert(key, wire::now());
     Ok(Answer::Ok(json!({})))
+}
+
+/// The organisation's configuration, for the delegated administrator only ("Only the Security
+/// Hub CSPM administrator account can invoke this operation").
+fn organization_configuration(state: &State, ctx: &Ctx) -> Answer {
+    let hub = &state.securityhub;
+    if !hub.delegated_regions.contains(ctx.region) {
+        return Answer::Error(
+            401,
+            "InvalidAccessException",
+            "",
+            results::not_administrator(ctx.caller),
+        );
+    }
+    Answer::Ok(json!({
+        "AutoEnable": false,
+        "MemberAccountLimitReached": hub.limit_reached(ctx.region),
+        "AutoEnableStandards": "NONE",
+        "OrganizationConfiguration": {"ConfigurationType": "LOCAL", "Status": "ENABLED"}
+    }))
 }
 
 /// The caller's hub, once enabled (before, the 401 of every call). The optional `HubArn` query
@@ -307,6 +340,16 @@ fn create_members(state: &mut State, ctx: &Ctx, call: &mut Call) -> Result<Answe
     // directly: "Organization accounts don't receive invitations" (InviteMembers doc).
     let delegated = hub.delegated_regions.contains(ctx.region);
     let members = hub.members.entry(ctx.region.to_owned()).or_default();
+    // Past the quota, the whole call is refused (the model's 429 for "resources beyond the
+    // current account ... limits"); below it, the call goes through whole.
+    if hub.limit.is_some_and(|limit| members.len() >= limit) {
+        return Err(Answer::Error(
+            429,
+            "LimitExceededException",
+            "",
+            results::LIMIT_REACHED.to_owned(),
+        ));
+    }
     let mut rejected = Vec::new();
     for detail in input.account_details {
         if detail.account_id == admin {

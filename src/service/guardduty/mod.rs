@@ -393,9 +393,22 @@ const RESULT_ACTIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// GuardDuty's member quota: "a limit of 50,000 member accounts per delegated GuardDuty
+/// administrator account. This includes member accounts that are added through AWS
+/// Organizations or those who accepted the GuardDuty administrator account's invitation" (GuardDuty
+/// User Guide, "Managing GuardDuty accounts with AWS Organizations"), per region. Named for the
+/// advice only: a quota reached is read from the service (`MemberAccountLimitReached`).
+pub const MEMBER_QUOTA: u32 = 50_000;
+
 /// What to do about a GuardDuty reason, where it is a known one.
 pub(super) fn result_action(reason: &Reason) -> Option<&'static str> {
     match reason {
+        Reason::MemberQuota(_) => Some(
+            "GuardDuty's member quota here is reached (50,000 members per administrator and region, invited ones included): disassociate and delete members you no longer need, such as accounts that left the organisation, then invoke the function again for these accounts.",
+        ),
+        Reason::ManagementAccount(_) => Some(
+            "This is the organisation's management account: enable GuardDuty in it yourself if it is off (the delegated administrator can enable it only while GuardDuty's service-linked role exists there), then invoke the function again for it.",
+        ),
         Reason::Result(result) => advice::by_phrase(RESULT_ACTIONS, result),
         Reason::NoDetector { .. } => Some(
             "Enable GuardDuty in this region of the administrator account, or remove the region from REGIONS.",

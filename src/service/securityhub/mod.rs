@@ -33,13 +33,13 @@ use aws_sdk_securityhub::types::AccountDetails;
 use tokio::sync::OnceCell;
 use tracing::{info, warn};
 
-use super::{Administrations, MAX_BATCH, Refusal, Settings};
+use super::{Administrations, MAX_BATCH, Refusal, Settings, Unusable};
 use crate::advice;
 use crate::aws_error::CallError;
 use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{Administration, MemberStatus, Reason, Service};
+use crate::outcome::{Administration, MemberStatus, Reason, Service, Step};
 use crate::pace::{Pace, Paces, ThrottlesArePaced};
 use crate::text::redact_emails;
 
@@ -126,10 +126,11 @@ impl<'a> Admin<'a> {
 
 impl Admin<'_> {
     /// The administration mode, learnt once per region and process (see the module's comment).
-    /// Never a refusal: a region where Security Hub is off is found by the next call.
-    pub(super) async fn prepare(&self, deadline: Deadline) -> Administration {
+    /// A region that refuses the call outright (not enabled for the account, denied by a policy)
+    /// is unusable; one where Security Hub is off is found by the next call.
+    pub(super) async fn prepare(&self, deadline: Deadline) -> Result<Administration, Unusable> {
         if let Some(known) = self.administrations.get(Service::SecurityHub, self.region) {
-            return known;
+            return Ok(known);
         }
         let asked = self
             .paces
@@ -146,6 +147,12 @@ impl Admin<'_> {
                 Administration::Unknown
             }
             Err(error) if error.is(NOT_ENABLED) => Administration::Invitation,
+            Err(error) if error.refuses_region() => {
+                return Err(Unusable {
+                    step: Step::Check,
+                    reason: Reason::call("DescribeOrganizationConfiguration", error),
+                });
+            }
             Err(error) => {
                 warn!(region = %self.region, error = %redact_emails(&error.to_string()), "could not learn whether this account is Security Hub's delegated administrator; member statuses are re-read after creating");
                 Administration::Unknown
@@ -155,7 +162,7 @@ impl Admin<'_> {
             info!(region = %self.region, administration = ?mode, "Security Hub administration learnt");
         }
         self.learn(mode);
-        mode
+        Ok(mode)
     }
 
     pub(super) fn learn(&self, mode: Administration) {
@@ -326,9 +333,25 @@ const RESULT_ACTIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Security Hub's member quotas, per region: "up to 10,000 member accounts per delegated
+/// administrator account in each AWS Region", and "up to 1,000 member account invitations per
+/// administrator account in each Region" (Security Hub User Guide, "Account restrictions and
+/// recommendations"). Named for the advice only: a quota reached is read from the service
+/// (`MemberAccountLimitReached`, or a `LimitExceededException` about a quota).
+pub const MEMBER_QUOTAS: (u32, u32) = (1_000, 10_000);
+
+const QUOTA_ACTION: &str = "Security Hub's member quota here is reached (1,000 invited members per administrator, 10,000 per delegated administrator, in each region): manage the organisation's accounts through Organizations by making this account Security Hub's delegated administrator, or remove members you no longer need; then invoke the function again for these accounts.";
+
 /// What to do about a Security Hub reason, where it is a known one.
 pub(super) fn result_action(reason: &Reason) -> Option<&'static str> {
     match reason {
+        Reason::MemberQuota(_) => Some(QUOTA_ACTION),
+        Reason::Call { error, .. } if error.aws().is_some_and(|e| e.is_quota()) => {
+            Some(QUOTA_ACTION)
+        }
+        Reason::ManagementAccount(_) => Some(
+            "This is the organisation's management account: Security Hub cannot enable it automatically. Enable Security Hub in the management account yourself, then invoke the function again for it.",
+        ),
         Reason::Result(result) => advice::by_phrase(RESULT_ACTIONS, result),
         Reason::Call { error, .. } if error.is(NOT_ENABLED) => Some(
             "Enable Security Hub in this region of the administrator account, or set ENABLE_SECURITY_HUB=false.",
