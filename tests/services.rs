@@ -8,7 +8,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use onboarder::outcome::Service;
+use onboarder::outcome::{Administration, MemberStatus, Service};
 use onboarder::outcome::{Outcome, Plan, RegionOutcome, Step};
 use serde_json::{Value, json};
 use standin::{Call, Operation};
@@ -932,4 +932,78 @@ async fn batches_go_through_their_steps_on_their_own() {
             "{region}: a batch invited (call {first_invite}) before the last was checked (call {last_check})"
         );
     }
+}
+
+/// The Security Hub path against a peer we did not write: moto's Security Hub, where it
+/// implements the operations (`DescribeOrganizationConfiguration`, `GetMembers`, `CreateMembers`;
+/// it has no invitation operations). As Security Hub's delegated administrator there, every
+/// organisation account is enabled by `CreateMembers` and read back as enabled, and no
+/// invitation is sent (moto would answer 404). moto differs from AWS in that it marks every
+/// member `ENABLED` and answers an account that is not the administrator with
+/// `AccessDeniedException`, so only the delegated administrator's path is compared here.
+#[tokio::test]
+async fn security_hub_s_organisation_mode_against_moto_s_security_hub() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    let a = world.create_account("peer-a@example.com").await;
+    let b = world.create_account("peer-b@example.com").await;
+    let sdk = sdk_config(
+        &world.moto,
+        &world.standin,
+        &[("AWS_ENDPOINT_URL_SECURITYHUB", world.moto.endpoint.clone())],
+    )
+    .await;
+    // This test's moto account created the organisation: it enables Security Hub and makes
+    // itself Security Hub's delegated administrator.
+    let hub = aws_sdk_securityhub::Client::new(&sdk);
+    hub.enable_security_hub()
+        .send()
+        .await
+        .expect("moto enables Security Hub");
+    hub.enable_organization_admin_account()
+        .admin_account_id(&world.moto.account)
+        .send()
+        .await
+        .expect("moto delegates Security Hub");
+    let onboarder = world.onboarder_with(
+        &sdk,
+        &[("ENABLE_SECURITY_HUB", "true"), ("REGIONS", US)],
+        TEST_LIMITS,
+    );
+
+    let run = invoke(&onboarder, manual(&[a.clone(), b.clone()]))
+        .await
+        .expect("runs");
+
+    let region = region_of(&run, Service::SecurityHub, US);
+    assert_eq!(
+        region.administration,
+        Some(Administration::DelegatedAdministrator)
+    );
+    assert!(region.problem.is_none(), "{:?}", region.problem);
+    for account in [&a, &b] {
+        assert_eq!(
+            outcome(&run, Service::SecurityHub, US, account),
+            &Outcome::EnabledByOrganization,
+            "{account}"
+        );
+    }
+    let members = hub
+        .get_members()
+        .account_ids(&a)
+        .account_ids(&b)
+        .send()
+        .await
+        .expect("moto lists the members");
+    assert_eq!(members.members().len(), 2);
+    // A second run finds them members and creates nothing.
+    let again = invoke(&onboarder, manual(&[a.clone(), b.clone()]))
+        .await
+        .expect("runs");
+    assert_eq!(
+        outcome(&again, Service::SecurityHub, US, &a),
+        &Outcome::AlreadyMember {
+            status: MemberStatus::Enabled
+        }
+    );
 }

@@ -151,7 +151,7 @@ impl MemberService<'_> {
     pub async fn prepare(&mut self, deadline: Deadline) -> Result<Administration, Unusable> {
         match self {
             MemberService::GuardDuty(gd) => gd.prepare(deadline).await,
-            MemberService::SecurityHub(sh) => sh.prepare(deadline).await,
+            MemberService::SecurityHub(sh) => Ok(sh.prepare(deadline).await),
         }
     }
 

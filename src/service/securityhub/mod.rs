@@ -33,13 +33,13 @@ use aws_sdk_securityhub::types::AccountDetails;
 use tokio::sync::OnceCell;
 use tracing::{info, warn};
 
-use super::{Administrations, MAX_BATCH, Refusal, Settings, Unusable};
+use super::{Administrations, MAX_BATCH, Refusal, Settings};
 use crate::advice;
 use crate::aws_error::CallError;
 use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{Administration, MemberStatus, Reason, Service, Step};
+use crate::outcome::{Administration, MemberStatus, Reason, Service};
 use crate::pace::{Pace, Paces, ThrottlesArePaced};
 use crate::text::redact_emails;
 
@@ -126,11 +126,13 @@ impl<'a> Admin<'a> {
 
 impl Admin<'_> {
     /// The administration mode, learnt once per region and process (see the module's comment).
-    /// A region that refuses the call outright (not enabled for the account, denied by a policy)
-    /// is unusable; one where Security Hub is off is found by the next call.
-    pub(super) async fn prepare(&self, deadline: Deadline) -> Result<Administration, Unusable> {
+    /// Never a refusal of the region: AWS documents no answer for an account that is not the
+    /// delegated administrator, and an `AccessDeniedException` could be that answer as well as a
+    /// policy denying the region. A region refused outright, or where Security Hub is off, is
+    /// found by the next call, `GetMembers`, and reported once there.
+    pub(super) async fn prepare(&self, deadline: Deadline) -> Administration {
         if let Some(known) = self.administrations.get(Service::SecurityHub, self.region) {
-            return Ok(known);
+            return known;
         }
         let asked = self
             .paces
@@ -147,12 +149,6 @@ impl Admin<'_> {
                 Administration::Unknown
             }
             Err(error) if error.is(NOT_ENABLED) => Administration::Invitation,
-            Err(error) if error.refuses_region() => {
-                return Err(Unusable {
-                    step: Step::Check,
-                    reason: Reason::call("DescribeOrganizationConfiguration", error),
-                });
-            }
             Err(error) => {
                 warn!(region = %self.region, error = %redact_emails(&error.to_string()), "could not learn whether this account is Security Hub's delegated administrator; member statuses are re-read after creating");
                 Administration::Unknown
@@ -162,7 +158,7 @@ impl Admin<'_> {
             info!(region = %self.region, administration = ?mode, "Security Hub administration learnt");
         }
         self.learn(mode);
-        Ok(mode)
+        mode
     }
 
     pub(super) fn learn(&self, mode: Administration) {
