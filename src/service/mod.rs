@@ -72,6 +72,17 @@ impl Administrations {
     }
 }
 
+/// One member account in one region, seen with its own credentials (the member role's): what
+/// each adapter's member side works with.
+pub(crate) struct Member<'a> {
+    /// What the member's clients are built from.
+    pub sdk: &'a SdkConfig,
+    pub region: &'a Region,
+    pub credentials: Credentials,
+    /// What accepting switches on there where the service is off.
+    pub settings: &'a MemberSettings,
+}
+
 /// Each region's clients, built once at cold start and kept with what they learn (the paces,
 /// the administration mode).
 pub struct RegionClients {

@@ -13,104 +13,91 @@
 //! both be named ("will cause an error"): `RUNTIME_MONITORING`, which is not enabled unnamed, is
 //! named only when chosen, and then `EKS_RUNTIME_MONITORING` (which it covers) is left out.
 
-use aws_config::SdkConfig;
 use aws_sdk_guardduty::Client;
-use aws_sdk_guardduty::config::Credentials;
 use aws_sdk_guardduty::types::{DetectorFeature, DetectorFeatureConfiguration, FeatureStatus};
 use tracing::info;
 
-use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::outcome::{Reason, Service};
-use crate::service::MAX_BATCH;
+use crate::service::{MAX_BATCH, Member};
 
 const RUNTIME_MONITORING: &str = "RUNTIME_MONITORING";
 const EKS_RUNTIME_MONITORING: &str = "EKS_RUNTIME_MONITORING";
 
-/// One member account in one region, seen with its own credentials.
-pub(crate) struct Member<'a> {
-    pub sdk: &'a SdkConfig,
-    pub region: &'a Region,
-    pub credentials: Credentials,
-    pub settings: &'a MemberSettings,
-}
-
-impl Member<'_> {
-    /// The member needs a detector of its own (`CreateDetector`, with the member settings, when
-    /// it has none), then `ListInvitations` finds the administrator's invitation and
-    /// `AcceptAdministratorInvitation` accepts it (not the deprecated `AcceptInvitation`).
-    /// Unpaced: each member is another account, so they share no rate limit. `Ok(true)`: the
-    /// detector was created.
-    pub(crate) async fn accept(
-        self,
-        administrator: &str,
-        deadline: Deadline,
-    ) -> Result<bool, Reason> {
-        let region = self.region.as_str();
-        let client = Client::from_conf(
-            aws_sdk_guardduty::config::Builder::from(self.sdk)
-                .region(aws_sdk_guardduty::config::Region::new(region.to_owned()))
-                .credentials_provider(self.credentials)
-                .build(),
-        );
-        let listed = deadline
-            .call(client.list_detectors().send())
-            .await
-            .map_err(|e| Reason::call("GuardDuty ListDetectors", e))?;
-        let (detector, created) = match listed.detector_ids().first() {
-            Some(id) => (id.clone(), false),
-            None => {
-                let created = deadline
-                    .call(
-                        client
-                            .create_detector()
-                            .enable(true)
-                            .set_features(Some(features(&self.settings.guardduty_features)))
-                            .send(),
-                    )
-                    .await
-                    .map_err(|e| Reason::call("GuardDuty CreateDetector", e))?;
-                let id = created
-                    .detector_id()
-                    .ok_or(Reason::NoDetectorCreated)?
-                    .to_owned();
-                info!(region, features = ?self.settings.guardduty_features, "detector created in the member account, with only the chosen protection plans");
-                (id, true)
-            }
-        };
-        let invitations: Vec<_> = deadline
-            .call(
-                client
-                    .list_invitations()
-                    .max_results(MAX_BATCH as i32)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect(),
-            )
-            .await
-            .map_err(|e| Reason::call("GuardDuty ListInvitations", e))?;
-        let invitation = crate::service::invitation_from(
-            invitations
-                .iter()
-                .map(|i| (i.account_id(), i.invitation_id())),
-            administrator,
-            Service::GuardDuty,
-            region,
-        )?;
-        deadline
-            .call(
-                client
-                    .accept_administrator_invitation()
-                    .detector_id(&detector)
-                    .administrator_id(administrator)
-                    .invitation_id(&invitation)
-                    .send(),
-            )
-            .await
-            .map_err(|e| Reason::call("GuardDuty AcceptAdministratorInvitation", e))?;
-        Ok(created)
-    }
+/// The member needs a detector of its own (`CreateDetector`, with the member settings, when
+/// it has none), then `ListInvitations` finds the administrator's invitation and
+/// `AcceptAdministratorInvitation` accepts it (not the deprecated `AcceptInvitation`).
+/// Unpaced: each member is another account, so they share no rate limit. `Ok(true)`: the
+/// detector was created.
+pub(crate) async fn accept(
+    member: Member<'_>,
+    administrator: &str,
+    deadline: Deadline,
+) -> Result<bool, Reason> {
+    let region = member.region.as_str();
+    let client = Client::from_conf(
+        aws_sdk_guardduty::config::Builder::from(member.sdk)
+            .region(aws_sdk_guardduty::config::Region::new(region.to_owned()))
+            .credentials_provider(member.credentials)
+            .build(),
+    );
+    let listed = deadline
+        .call(client.list_detectors().send())
+        .await
+        .map_err(|e| Reason::call("GuardDuty ListDetectors", e))?;
+    let (detector, created) = match listed.detector_ids().first() {
+        Some(id) => (id.clone(), false),
+        None => {
+            let created = deadline
+                .call(
+                    client
+                        .create_detector()
+                        .enable(true)
+                        .set_features(Some(features(&member.settings.guardduty_features)))
+                        .send(),
+                )
+                .await
+                .map_err(|e| Reason::call("GuardDuty CreateDetector", e))?;
+            let id = created
+                .detector_id()
+                .ok_or(Reason::NoDetectorCreated)?
+                .to_owned();
+            info!(region, features = ?member.settings.guardduty_features, "detector created in the member account, with only the chosen protection plans");
+            (id, true)
+        }
+    };
+    let invitations: Vec<_> = deadline
+        .call(
+            client
+                .list_invitations()
+                .max_results(MAX_BATCH as i32)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        )
+        .await
+        .map_err(|e| Reason::call("GuardDuty ListInvitations", e))?;
+    let invitation = crate::service::invitation_from(
+        invitations
+            .iter()
+            .map(|i| (i.account_id(), i.invitation_id())),
+        administrator,
+        Service::GuardDuty,
+        region,
+    )?;
+    deadline
+        .call(
+            client
+                .accept_administrator_invitation()
+                .detector_id(&detector)
+                .administrator_id(administrator)
+                .invitation_id(&invitation)
+                .send(),
+        )
+        .await
+        .map_err(|e| Reason::call("GuardDuty AcceptAdministratorInvitation", e))?;
+    Ok(created)
 }
 
 /// Every feature `CreateDetector` would otherwise enable, with its status: `ENABLED` when

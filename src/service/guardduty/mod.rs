@@ -330,13 +330,13 @@ impl Admin<'_> {
         administrator: &str,
         deadline: Deadline,
     ) -> Result<bool, Reason> {
-        let member = member::Member {
+        let member = super::Member {
             sdk: self.sdk,
             region: self.region,
             credentials,
             settings: self.member,
         };
-        member.accept(administrator, deadline).await
+        member::accept(member, administrator, deadline).await
     }
 }
 

@@ -8,96 +8,83 @@
 //! `true`" (the service model's `EnableSecurityHubRequest`). Each standard's controls are billed
 //! per check, so `EnableDefaultStandards` is always named, from the member settings.
 
-use aws_config::SdkConfig;
 use aws_sdk_securityhub::Client;
-use aws_sdk_securityhub::config::Credentials;
 use tracing::info;
 
 use super::NOT_ENABLED;
-use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::outcome::{Reason, Service};
-use crate::service::MAX_BATCH;
+use crate::service::{MAX_BATCH, Member};
 
-/// One member account in one region, seen with its own credentials.
-pub(crate) struct Member<'a> {
-    pub sdk: &'a SdkConfig,
-    pub region: &'a Region,
-    pub credentials: Credentials,
-    pub settings: &'a MemberSettings,
-}
-
-impl Member<'_> {
-    /// `EnableSecurityHub` (with the member settings' default standards) when `DescribeHub`
-    /// says it is not enabled, then `ListInvitations` finds the administrator's invitation and
-    /// `AcceptAdministratorInvitation` accepts it. Unpaced: each member is another account.
-    /// `Ok(true)`: Security Hub was enabled.
-    pub(crate) async fn accept(
-        self,
-        administrator: &str,
-        deadline: Deadline,
-    ) -> Result<bool, Reason> {
-        let region = self.region.as_str();
-        let client = Client::from_conf(
-            aws_sdk_securityhub::config::Builder::from(self.sdk)
-                .region(aws_sdk_securityhub::config::Region::new(region.to_owned()))
-                .credentials_provider(self.credentials)
-                .build(),
-        );
-        let standards = self.settings.security_hub_default_standards;
-        let enabled = match deadline.call(client.describe_hub().send()).await {
-            Ok(_) => false,
-            Err(e) if e.is(NOT_ENABLED) => {
-                let enable = client
-                    .enable_security_hub()
-                    .enable_default_standards(standards)
-                    .send();
-                match deadline.call(enable).await {
-                    Ok(_) => {
-                        info!(
-                            region,
-                            default_standards = standards,
-                            "Security Hub enabled in the member account"
-                        );
-                        true
-                    }
-                    // Enabled in the meantime: what was wanted, and not by us.
-                    Err(e) if e.is("ResourceConflictException") => false,
-                    Err(e) => return Err(Reason::call("Security Hub EnableSecurityHub", e)),
+/// `EnableSecurityHub` (with the member settings' default standards) when `DescribeHub`
+/// says it is not enabled, then `ListInvitations` finds the administrator's invitation and
+/// `AcceptAdministratorInvitation` accepts it. Unpaced: each member is another account.
+/// `Ok(true)`: Security Hub was enabled.
+pub(crate) async fn accept(
+    member: Member<'_>,
+    administrator: &str,
+    deadline: Deadline,
+) -> Result<bool, Reason> {
+    let region = member.region.as_str();
+    let client = Client::from_conf(
+        aws_sdk_securityhub::config::Builder::from(member.sdk)
+            .region(aws_sdk_securityhub::config::Region::new(region.to_owned()))
+            .credentials_provider(member.credentials)
+            .build(),
+    );
+    let standards = member.settings.security_hub_default_standards;
+    let enabled = match deadline.call(client.describe_hub().send()).await {
+        Ok(_) => false,
+        Err(e) if e.is(NOT_ENABLED) => {
+            let enable = client
+                .enable_security_hub()
+                .enable_default_standards(standards)
+                .send();
+            match deadline.call(enable).await {
+                Ok(_) => {
+                    info!(
+                        region,
+                        default_standards = standards,
+                        "Security Hub enabled in the member account"
+                    );
+                    true
                 }
+                // Enabled in the meantime: what was wanted, and not by us.
+                Err(e) if e.is("ResourceConflictException") => false,
+                Err(e) => return Err(Reason::call("Security Hub EnableSecurityHub", e)),
             }
-            Err(e) => return Err(Reason::call("Security Hub DescribeHub", e)),
-        };
-        let invitations: Vec<_> = deadline
-            .call(
-                client
-                    .list_invitations()
-                    .max_results(MAX_BATCH as i32)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect(),
-            )
-            .await
-            .map_err(|e| Reason::call("Security Hub ListInvitations", e))?;
-        let invitation = crate::service::invitation_from(
-            invitations
-                .iter()
-                .map(|i| (i.account_id(), i.invitation_id())),
-            administrator,
-            Service::SecurityHub,
-            region,
-        )?;
-        deadline
-            .call(
-                client
-                    .accept_administrator_invitation()
-                    .administrator_id(administrator)
-                    .invitation_id(&invitation)
-                    .send(),
-            )
-            .await
-            .map_err(|e| Reason::call("Security Hub AcceptAdministratorInvitation", e))?;
-        Ok(enabled)
-    }
+        }
+        Err(e) => return Err(Reason::call("Security Hub DescribeHub", e)),
+    };
+    let invitations: Vec<_> = deadline
+        .call(
+            client
+                .list_invitations()
+                .max_results(MAX_BATCH as i32)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        )
+        .await
+        .map_err(|e| Reason::call("Security Hub ListInvitations", e))?;
+    let invitation = crate::service::invitation_from(
+        invitations
+            .iter()
+            .map(|i| (i.account_id(), i.invitation_id())),
+        administrator,
+        Service::SecurityHub,
+        region,
+    )?;
+    deadline
+        .call(
+            client
+                .accept_administrator_invitation()
+                .administrator_id(administrator)
+                .invitation_id(&invitation)
+                .send(),
+        )
+        .await
+        .map_err(|e| Reason::call("Security Hub AcceptAdministratorInvitation", e))?;
+    Ok(enabled)
 }
