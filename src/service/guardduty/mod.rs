@@ -406,6 +406,12 @@ pub(super) fn result_action(reason: &Reason) -> Option<&'static str> {
         Reason::MemberQuota(_) => Some(
             "GuardDuty's member quota here is reached (50,000 members per administrator and region, invited ones included): disassociate and delete members you no longer need, such as accounts that left the organisation, then invoke the function again for these accounts.",
         ),
+        // "If the AWS Organizations management account ever disables GuardDuty, the delegated
+        // GuardDuty administrator account can enable GuardDuty in the management account.
+        // However, it is required that the management account must have not explicitly deleted
+        // the Service-linked role permissions for GuardDuty" (GuardDuty User Guide,
+        // "Understanding the relationship between GuardDuty administrator account and member
+        // accounts").
         Reason::ManagementAccount(_) => Some(
             "This is the organisation's management account: enable GuardDuty in it yourself if it is off (the delegated administrator can enable it only while GuardDuty's service-linked role exists there), then invoke the function again for it.",
         ),

@@ -345,6 +345,9 @@ pub(super) fn result_action(reason: &Reason) -> Option<&'static str> {
         Reason::Call { error, .. } if error.aws().is_some_and(|e| e.is_quota()) => {
             Some(QUOTA_ACTION)
         }
+        // "Security Hub CSPM cannot be enabled automatically for the organization management
+        // account. The organization management account must enable Security Hub CSPM before the
+        // administrator account enables it as a member account" (CreateMembers API reference).
         Reason::ManagementAccount(_) => Some(
             "This is the organisation's management account: Security Hub cannot enable it automatically. Enable Security Hub in the management account yourself, then invoke the function again for it.",
         ),
