@@ -878,7 +878,7 @@ def main():
         procs=Processes(logs), api=None, moto=None,
         concurrency=source_constant("src/limits.rs", "BATCH_CONCURRENCY"),
         max_batch=source_constant("src/service/mod.rs", "MAX_BATCH"),
-        max_accounts=source_constant("src/event.rs", "MAX_ACCOUNTS"),
+        max_accounts=source_constant("src/event/mod.rs", "MAX_ACCOUNTS"),
         timeout=template_timeout(),
     )
     ctx.moto = Moto(ctx.procs)
