@@ -66,7 +66,10 @@ GLOBAL_KEYS = {
     "aws:securetransport",
     "aws:principalorgid",
     "aws:resourceorgid",
+    "aws:resourceaccount",
 }
+# Global keys with a tag name of the template's choosing.
+GLOBAL_KEY_PREFIXES = ("aws:principaltag/",)
 # parliament findings accepted where they are: (issue, the policy's name), with the reason.
 ACCEPTED_FINDINGS = {
     ("NO_VERSION", "OnboarderFunctionEventInvokeConfigOnFailureSQSPolicy"): (
@@ -271,8 +274,11 @@ def check_statement(stmt: dict, kind: str, where: str, problems: Problems) -> No
     for action in actions:
         if not isinstance(action, str) or ":" not in action:
             problems.add(where, f"malformed action {action!r}")
-        elif "*" in action or "?" in action:
+        elif ("*" in action or "?" in action) and not (stmt.get("Effect") == "Deny" and action.endswith(":*")):
+            # A whole service denied (the queues' TLS-only statements) grants nothing.
             problems.add(where, f"wildcard action {action}")
+        elif "*" in action:
+            continue
         elif (rows := action_entries(action)) is None:
             problems.add(where, f"unknown action {action} (not in the Service Authorization Reference)")
         else:
@@ -299,7 +305,7 @@ def check_statement(stmt: dict, kind: str, where: str, problems: Problems) -> No
         for key in keys:
             low = key.lower()
             if low.startswith("aws:"):
-                if low not in GLOBAL_KEYS:
+                if low not in GLOBAL_KEYS and not low.startswith(GLOBAL_KEY_PREFIXES):
                     problems.add(where, f"global condition key {key} is not one this check knows")
                 continue
             for action, rows in known.items():

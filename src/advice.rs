@@ -33,6 +33,9 @@ pub fn result_action(step: Step, reason: &Reason) -> Option<&'static str> {
         | Reason::NoCredentials { .. } => Some(
             "Check that MEMBER_ROLE_NAME exists in the member account and trusts the administrator account; the invitation stays pending and the member can accept it in the console.",
         ),
+        Reason::ManagementNotEntered => Some(
+            "Accept the invitation yourself in the management account (the GuardDuty or Security Hub console, in this region): the function never enters that account.",
+        ),
         Reason::NoInvitation { .. } => Some(
             "Nothing to accept in the member account: look at the member's status in the administrator's console; a later run invites it again if it is at Created.",
         ),

@@ -247,6 +247,8 @@ impl Onboarder {
             Action::Onboard(entries) => Some(entries),
             Action::Sweep => None,
             Action::Ignore(reason) => {
+                // The reason quotes the event (a failure reason, a state): redacted, as every log.
+                let reason = redact_emails(&reason);
                 info!(trigger = %summary.trigger, reason = %reason, "nothing to onboard");
                 return Ok(Run {
                     summary,
@@ -320,6 +322,11 @@ impl Onboarder {
         let acceptance = self.member_role.as_ref().map(|role| Acceptance {
             role,
             administrator: own_account.as_ref().map(AccountId::as_str),
+            management: self
+                .config
+                .management_account
+                .as_ref()
+                .map(AccountId::as_str),
         });
         summary.regions = Box::pin(pipeline::run(
             services,

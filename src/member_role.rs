@@ -1,5 +1,14 @@
 //! The member role: STS `AssumeRole` into a member account, for accepting its invitations there.
-//! The function's own role may assume only this role name, in the organisation's accounts.
+//! The function's own role may assume only this role name, in the organisation's accounts other
+//! than the management account.
+//!
+//! **A scoped session.** The role a member account offers is often an administrator
+//! (`AWSControlTowerExecution`, `OrganizationAccountAccessRole`), yet accepting needs eight
+//! actions. Each session is therefore limited by an inline session policy ([`SESSION_POLICY`]):
+//! "the resulting session's permissions are the intersection of the role's identity-based policy
+//! and the session policies" (STS `AssumeRole` reference, `Policy`), so even an administrator role
+//! yields a session that can only accept invitations. And it lasts 900 s, the least STS allows
+//! (`DurationSeconds`, "from 900 seconds (15 minutes)"), where the default is an hour.
 
 use aws_sdk_guardduty::config::Credentials;
 use aws_sdk_sts::Client;
@@ -10,6 +19,16 @@ use crate::outcome::Reason;
 
 /// What the sessions are named, as CloudTrail shows them in the member account.
 const SESSION_NAME: &str = "onboarder-accept-invitation";
+
+/// How long a session lasts: STS's minimum. Accepting in one account takes seconds.
+pub const SESSION_SECONDS: i32 = 900;
+
+/// The session policy: exactly the member-side calls of both adapters
+/// (`service::guardduty::member`, `service::securityhub::member`), and the service-linked roles
+/// that `CreateDetector` and `EnableSecurityHub` create on first use, by their service names
+/// (`iam:AWSServiceName`). GuardDuty's and Security Hub's member actions define no resource type
+/// a session could narrow further for a detector or hub that may not exist yet.
+pub const SESSION_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AcceptInvitations","Effect":"Allow","Action":["guardduty:ListDetectors","guardduty:CreateDetector","guardduty:ListInvitations","guardduty:AcceptAdministratorInvitation","securityhub:DescribeHub","securityhub:EnableSecurityHub","securityhub:ListInvitations","securityhub:AcceptAdministratorInvitation"],"Resource":"*"},{"Sid":"ServiceLinkedRoles","Effect":"Allow","Action":"iam:CreateServiceLinkedRole","Resource":"*","Condition":{"StringEquals":{"iam:AWSServiceName":["guardduty.amazonaws.com","malware-protection.guardduty.amazonaws.com","securityhub.amazonaws.com"]}}}]}"#;
 
 /// The role to assume in member accounts.
 pub struct MemberRole {
@@ -54,6 +73,8 @@ impl MemberRole {
                     .assume_role()
                     .role_arn(&arn)
                     .role_session_name(SESSION_NAME)
+                    .policy(SESSION_POLICY)
+                    .duration_seconds(SESSION_SECONDS)
                     .send(),
             )
             .await
@@ -72,5 +93,25 @@ impl MemberRole {
             expiry,
             "member-role",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_policy_is_json_and_fits_sts() {
+        let policy: serde_json::Value =
+            serde_json::from_str(SESSION_POLICY).expect("the session policy is JSON");
+        assert_eq!(policy["Version"], "2012-10-17");
+        // AssumeRole's Policy: "The plaintext that you use for both inline and managed session
+        // policies can't exceed 2,048 characters."
+        assert!(SESSION_POLICY.len() <= 2_048, "{}", SESSION_POLICY.len());
+        assert!(
+            policy["Statement"]
+                .as_array()
+                .is_some_and(|s| s.iter().all(|s| s["Effect"] == "Allow"))
+        );
     }
 }

@@ -180,6 +180,8 @@ pub enum Reason {
     },
     /// The function's own account is not in its ARN, so its invitations cannot be told apart.
     AdministratorUnknown,
+    /// The member role is never assumed in the organisation's management account.
+    ManagementNotEntered,
     /// GuardDuty's `CreateDetector` in the member account gave no detector id.
     NoDetectorCreated,
     /// Invited, but the invitation could not be accepted in the member account.
@@ -278,6 +280,9 @@ impl fmt::Display for Reason {
             ),
             Reason::AdministratorUnknown => f.write_str(
                 "the function's own account is not in its ARN, so the administrator's invitation cannot be told apart; accept it in the member account",
+            ),
+            Reason::ManagementNotEntered => f.write_str(
+                "the member role is never assumed in the organisation's management account",
             ),
             Reason::NoDetectorCreated => {
                 f.write_str("GuardDuty CreateDetector returned no detector id")

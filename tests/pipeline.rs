@@ -469,6 +469,7 @@ async fn a_dry_run_only_reads_and_says_what_would_be_done() {
     let acceptance = Acceptance {
         role: &role,
         administrator: Some(ADMIN),
+        management: None,
     };
     let all = [new, created, pending, enabled, resigned].map(account);
     let before = world.standin.members(US);
@@ -527,6 +528,49 @@ async fn a_dry_run_only_reads_and_says_what_would_be_done() {
     assert!(world.standin.security_hub_members(US).is_empty());
     assert!(world.standin.invitations().is_empty());
     assert_eq!(sts.requests(), 0, "no member role assumed");
+}
+
+/// The member role is never assumed in the organisation's management account: its invitations
+/// are reported at the accept step with that reason (and the action to accept them there).
+#[tokio::test(start_paused = true)]
+async fn the_management_account_is_never_entered() {
+    let world = World::new(&[US], false, &[US]);
+    let management = "260000000001";
+    let sts = Counting::default();
+    let role = MemberRole::new(
+        aws_sdk_sts::Client::new(&world.sdk.to_builder().http_client(sts.clone()).build()),
+        RoleName::parse("OnboarderAccept").expect("a role name"),
+        US,
+    );
+    let acceptance = Acceptance {
+        role: &role,
+        administrator: Some(ADMIN),
+        management: Some(management),
+    };
+
+    let run = world
+        .run_with(&[account(management)], settings(), Some(acceptance))
+        .await;
+
+    let Outcome::Unprocessed { step, result } = run.outcome(Service::GuardDuty, US, management)
+    else {
+        panic!("the invitation is left to the management account")
+    };
+    assert_eq!(*step, Step::Accept);
+    assert_eq!(
+        **result,
+        Reason::NotAccepted(Box::new(Reason::ManagementNotEntered))
+    );
+    let action = service::result_action(Service::GuardDuty, *step, result);
+    assert!(
+        action.is_some_and(|a| a.contains("yourself in the management account")),
+        "{action:?}"
+    );
+    assert_eq!(
+        sts.requests(),
+        0,
+        "no AssumeRole into the management account"
+    );
 }
 
 /// As the organisation's delegated administrator in us-east-1 (and by invitation in eu-west-1):

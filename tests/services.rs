@@ -383,6 +383,14 @@ async fn invitations_are_accepted_through_the_member_role() {
         .filter(|r| r.contains("Action=AssumeRole"))
         .collect();
     assert_eq!(assumed.len(), 3, "{assumed:?}");
+    // Each session is scoped by the session policy and lasts STS's minimum.
+    for request in &assumed {
+        assert!(request.contains("DurationSeconds=900"), "{request}");
+        assert!(
+            request.contains("Policy=%7B"),
+            "a session policy: {request}"
+        );
+    }
     let (_, html) = the_email(&world).await;
     // Accepted everywhere for the two, not processed everywhere for the refused one.
     assert!(

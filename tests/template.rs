@@ -141,6 +141,22 @@ fn rules(template: &Value) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// The management account of the samples in `events/` (their envelopes' `account`).
+const SAMPLE_MANAGEMENT_ACCOUNT: &str = "111111111111";
+
+/// A forwarder rule's pattern as CloudFormation deploys it in the samples' management account:
+/// its `account` (`!Ref AWS::AccountId`, the management account's own events only) resolved.
+fn forwarder_pattern(rule: &Value) -> Value {
+    let mut pattern = rule["Properties"]["EventPattern"].clone();
+    assert_eq!(
+        pattern["account"],
+        json!(["AWS::AccountId"]),
+        "the forwarder matches only its own account's events"
+    );
+    pattern["account"] = json!([SAMPLE_MANAGEMENT_ACCOUNT]);
+    pattern
+}
+
 /// The forwarder's rules: name → resource.
 fn forwarder_rules(forwarder: &Value) -> Vec<(String, Value)> {
     forwarder["Resources"]
@@ -362,10 +378,7 @@ fn moto_matches_every_pattern_of_both_templates_as_expected_and_as_our_matcher_d
         patterns.insert(format!("template.yaml {name}"), pattern.clone());
     }
     for (name, rule) in &forwarded {
-        patterns.insert(
-            format!("forwarder.yaml {name}"),
-            rule["Properties"]["EventPattern"].clone(),
-        );
+        patterns.insert(format!("forwarder.yaml {name}"), forwarder_pattern(rule));
     }
     assert_eq!(patterns.len(), 8, "{:?}", patterns.keys());
     let samples = samples();
@@ -400,12 +413,19 @@ fn the_forwarder_forwards_exactly_the_functions_patterns_from_the_regions_that_e
     let forwarded = forwarder_rules(&forwarder);
     let patterns: Vec<(String, Value)> = forwarded
         .iter()
-        .map(|(name, r)| (name.clone(), r["Properties"]["EventPattern"].clone()))
+        .map(|(name, r)| {
+            let mut pattern = forwarder_pattern(r);
+            pattern
+                .as_object_mut()
+                .expect("a pattern")
+                .remove("account");
+            (name.clone(), pattern)
+        })
         .collect();
     assert_eq!(
         patterns,
         rules(&template),
-        "the same rules, the same patterns"
+        "the same rules, the same patterns (the forwarder's also pinned to its account)"
     );
 
     // Organizations emits its events only in us-east-1, Control Tower only in its home region.
@@ -508,8 +528,11 @@ fn the_forwarder_keeps_and_alarms_on_what_it_could_not_deliver() {
         sources, rule_names,
         "only the forwarder's own rules may send to its queue"
     );
-    let deny = &statements[1];
+    let statements = statements.as_array().expect("statements");
+    let deny = by_sid(statements, "TlsOnly");
     assert_eq!(deny["Effect"], "Deny");
+    assert_eq!(deny["Action"], "sqs:*", "every request, not only sends");
+    assert_readers_only(by_sid(statements, "ReadersOnly"));
     assert_eq!(deny["Principal"], "*");
     assert_eq!(
         deny["Condition"],
@@ -845,7 +868,9 @@ fn iam_grants_exactly_the_functions_own_calls_and_no_wildcard() {
         while let Some(v) = stack.pop() {
             match v {
                 Value::Object(map) => {
-                    if let Some(action) = map.get("Action") {
+                    // A whole service denied (the queues' TLS-only statements) grants nothing.
+                    let deny = map.get("Effect") == Some(&json!("Deny"));
+                    if let Some(action) = map.get("Action").filter(|_| !deny) {
                         let list = action
                             .as_array()
                             .cloned()
@@ -967,7 +992,11 @@ fn each_statement_is_scoped_as_narrowly_as_its_actions_allow() {
     );
     assert_eq!(
         assume["Condition"],
-        json!({"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}})
+        json!({
+            "StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"},
+            "StringNotEquals": {"aws:ResourceAccount": ["HasManagementAccountId", "ManagementAccountId", "AWS::AccountId"]}
+        }),
+        "never in the management account"
     );
 
     let star: BTreeSet<&str> = statements
@@ -1481,6 +1510,78 @@ fn the_readme_member_role_section_lists_what_the_member_role_needs() {
     }
 }
 
+/// The session policy the function passes with `AssumeRole` allows exactly the calls made as the
+/// member, and service-linked roles for those services only; the README's example role allows
+/// the same actions.
+#[test]
+fn the_member_session_allows_exactly_the_member_calls() {
+    let policy: Value = serde_json::from_str(onboarder::member_role::SESSION_POLICY)
+        .expect("the session policy is JSON");
+    let statements = policy["Statement"].as_array().expect("statements");
+    let accept = by_sid(statements, "AcceptInvitations");
+    let allowed: BTreeSet<String> = list(&accept["Action"]).into_iter().collect();
+    assert_eq!(allowed, set(MEMBER_ACTIONS));
+    let linked = by_sid(statements, "ServiceLinkedRoles");
+    assert_eq!(linked["Action"], "iam:CreateServiceLinkedRole");
+    let services: BTreeSet<String> =
+        list(&linked["Condition"]["StringEquals"]["iam:AWSServiceName"])
+            .into_iter()
+            .collect();
+    assert_eq!(
+        services,
+        set(&[
+            "guardduty.amazonaws.com",
+            "malware-protection.guardduty.amazonaws.com",
+            "securityhub.amazonaws.com"
+        ])
+    );
+    assert!(statements.iter().all(|s| s["Effect"] == "Allow"));
+    assert_eq!(onboarder::member_role::SESSION_SECONDS, 900);
+    let readme = readme_section(&readme(), "### Member role");
+    for action in MEMBER_ACTIONS {
+        assert!(
+            readme.contains(&format!("- {action}")),
+            "the README's example role allows {action}"
+        );
+    }
+}
+
+/// The statement of a policy with this `Sid`.
+fn by_sid<'a>(statements: &'a [Value], sid: &str) -> &'a Value {
+    statements
+        .iter()
+        .find(|s| s["Sid"] == sid)
+        .unwrap_or_else(|| panic!("no statement {sid}"))
+}
+
+/// A dead-letter queue's messages are read, moved or deleted only by a principal tagged for it.
+fn assert_readers_only(statement: &Value) {
+    assert_eq!(statement["Effect"], "Deny");
+    assert_eq!(statement["Principal"], "*");
+    let actions: BTreeSet<&str> = statement["Action"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for action in [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:PurgeQueue",
+        "sqs:ChangeMessageVisibility",
+        "sqs:StartMessageMoveTask",
+    ] {
+        assert!(
+            actions.contains(action),
+            "{action} is denied to the untagged"
+        );
+    }
+    assert_eq!(
+        statement["Condition"],
+        json!({"StringNotEquals": {"aws:PrincipalTag/onboarder-dead-letter-reader": "true"}})
+    );
+}
+
 #[test]
 fn failures_are_kept_and_alarmed() {
     let template = load("template.yaml");
@@ -1499,11 +1600,15 @@ fn failures_are_kept_and_alarmed() {
         "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${AccountEventBus}/*",
         "only rules on the stack's own bus"
     );
+    let statements = statements.as_array().expect("statements");
+    let tls = by_sid(statements, "TlsOnly");
     assert_eq!(
-        statements[1]["Condition"],
+        tls["Condition"],
         json!({"Bool": {"aws:SecureTransport": "false"}}),
         "TLS only"
     );
+    assert_eq!(tls["Action"], "sqs:*", "every request, not only sends");
+    assert_readers_only(by_sid(statements, "ReadersOnly"));
     for (alarm, metric) in [
         ("FunctionErrorsAlarm", "Errors"),
         ("DeadLetterAlarm", "ApproximateNumberOfMessagesVisible"),

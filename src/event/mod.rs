@@ -121,7 +121,7 @@ fn eventbridge(event: Value) -> Result<Received, EventError> {
     match (source, detail_type, event_name) {
         ("aws.events", "Scheduled Event", _) => Ok(Received {
             trigger: "scheduled sweep".to_owned(),
-            event_id: event["id"].as_str().map(|id| printable(id, 80)),
+            event_id: event_id(event["id"].as_str()),
             action: Action::Sweep,
             dry_run: false,
             batch: None,
@@ -143,6 +143,31 @@ fn eventbridge(event: Value) -> Result<Received, EventError> {
     }
 }
 
+/// The most characters of a parse error an [`EventError`] quotes: serde's messages can quote
+/// the input.
+const MAX_SERDE_ERROR: usize = 200;
+
+/// A parse error, bounded and printable.
+pub(crate) fn serde_error(error: &serde_json::Error) -> String {
+    printable(&error.to_string(), MAX_SERDE_ERROR)
+}
+
+/// The most characters of an event id kept.
+const MAX_EVENT_ID: usize = 64;
+
+/// An EventBridge event id as the report and the log show it: EventBridge's ids are UUIDs
+/// ("A unique value is generated for every event", 36 characters), so one that is not (a
+/// hand-written event) is kept only in a bounded, printable form.
+fn event_id(id: Option<&str>) -> Option<String> {
+    let id = id?;
+    let uuid = id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    Some(if uuid {
+        id.to_owned()
+    } else {
+        printable(id, MAX_EVENT_ID)
+    })
+}
+
 fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -160,7 +185,8 @@ fn envelope<T: DeserializeOwned + serde::Serialize>(
 ) -> Result<EventBridgeEvent<T>, EventError> {
     serde_json::from_value(event).map_err(|e| {
         EventError(format!(
-            "received a {what} event that is malformed ({e}); expected the shape AWS documents for {what}"
+            "received a {what} event that is malformed ({}); expected the shape AWS documents for {what}",
+            serde_error(&e)
         ))
     })
 }
@@ -193,7 +219,7 @@ fn control_tower(event: Value) -> Result<Received, EventError> {
     Ok(Received {
         dry_run: false,
         trigger,
-        event_id: parsed.id,
+        event_id: event_id(parsed.id.as_deref()),
         action,
         batch: None,
     })
@@ -247,7 +273,7 @@ fn create_account_result(event: Value) -> Result<Received, EventError> {
     Ok(Received {
         dry_run: false,
         trigger,
-        event_id: parsed.id,
+        event_id: event_id(parsed.id.as_deref()),
         action,
         batch: None,
     })
@@ -293,7 +319,7 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
         .and_then(Value::as_str)
         .map(str::to_owned);
     let parsed: EventBridgeEvent<AWSAPICall<Value, Value>> = envelope(event, &trigger)?;
-    let event_id = parsed.id;
+    let event_id = event_id(parsed.id.as_deref());
     let ignored = |reason: String| {
         Ok(Received {
             dry_run: false,
@@ -314,7 +340,7 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
         .ok_or_else(|| EventError(format!("received a {trigger} event without responseElements; expected responseElements.handshake")))
         .and_then(|v| {
             serde_json::from_value(v).map_err(|e| {
-                EventError(format!("received a {trigger} event whose responseElements.handshake is malformed ({e})"))
+                EventError(format!("received a {trigger} event whose responseElements.handshake is malformed ({})", serde_error(&e)))
             })
         })?;
     let handshake = response.handshake;
@@ -405,7 +431,7 @@ const MAX_KEY_PATHS: usize = 100;
 
 fn account_joined(event: &Value) -> Result<Received, EventError> {
     let trigger = "Organizations AccountJoinedOrganization".to_owned();
-    let event_id = event.get("id").and_then(Value::as_str).map(str::to_owned);
+    let event_id = event_id(event.get("id").and_then(Value::as_str));
     let account_id = JOINED_ACCOUNT_PATHS.iter().find_map(|p| {
         event
             .pointer(p)
@@ -946,6 +972,31 @@ mod tests {
             let e = parse(event.clone()).unwrap_err().to_string();
             assert!(e.contains(expected), "{event}: {e}");
         }
+    }
+
+    #[test]
+    fn event_ids_are_kept_when_they_are_uuids_and_bounded_otherwise() {
+        let mut event = sample("car_ok");
+        event["id"] = json!("6a7e8feb-b491-4cf7-a9f1-bf3703467718");
+        assert_eq!(
+            parse(event.clone()).unwrap().event_id.as_deref(),
+            Some("6a7e8feb-b491-4cf7-a9f1-bf3703467718")
+        );
+        event["id"] = json!(format!("{}\u{202E}", "x".repeat(500)));
+        let id = parse(event).unwrap().event_id.expect("kept, bounded");
+        assert_eq!(id.chars().count(), MAX_EVENT_ID + 1, "{id}");
+        assert!(id.ends_with('…'));
+    }
+
+    #[test]
+    fn parse_errors_quote_the_input_only_bounded() {
+        // serde's "invalid type: string \"…\"" quotes the value it was given, in full.
+        let mut event = sample("ct_create");
+        event["detail"]["serviceEventDetails"]["createManagedAccountStatus"]["account"] =
+            json!(format!("{}\n{}", "y".repeat(5_000), "z"));
+        let e = parse(event).unwrap_err().to_string();
+        assert!(e.contains("malformed") && e.len() < 1_000, "{}", e.len());
+        assert!(!e.contains('\n'), "{e}");
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub(super) fn parse(event: Value) -> Result<Received, EventError> {
     let batch: SqsEvent = serde_json::from_value(event).map_err(|e| {
         EventError(format!(
             "received an SQS batch that is malformed ({}); expected Lambda's SQS event, {{\"Records\":[{{\"messageId\":...,\"body\":...}}]}}",
-            printable(&e.to_string(), 200)
+            super::serde_error(&e)
         ))
     })?;
     let records = batch.records.len();
@@ -116,7 +116,7 @@ fn record_event(body: Option<String>) -> Result<Received, EventError> {
     let event: Value = serde_json::from_str(&body).map_err(|e| {
         EventError(format!(
             "the record's body is not JSON ({}); expected an EventBridge event",
-            printable(&e.to_string(), 200)
+            super::serde_error(&e)
         ))
     })?;
     let is_eventbridge = event

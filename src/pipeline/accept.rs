@@ -31,6 +31,9 @@ pub struct Acceptance<'a> {
     /// The administrator's account (the function's own), whose invitations are accepted; `None`
     /// when it is not known, and then nothing can be accepted.
     pub administrator: Option<&'a str>,
+    /// The organisation's management account, never entered: its invitations are its own to
+    /// accept (the function's grant keeps it out).
+    pub management: Option<&'a str>,
 }
 
 /// Whether a row's invitation is waiting to be accepted.
@@ -71,6 +74,7 @@ pub async fn accept_all(
     let Acceptance {
         role,
         administrator,
+        management,
     } = acceptance;
     info!(
         accounts = by_account.len(),
@@ -88,6 +92,9 @@ pub async fn accept_all(
             let Some(administrator) = administrator else {
                 return refuse_all(Reason::AdministratorUnknown);
             };
+            if management == Some(account.as_str()) {
+                return refuse_all(Reason::ManagementNotEntered);
+            }
             let credentials = match role.assume(&account, deadline).await {
                 Ok(credentials) => credentials,
                 Err(reason) => {

@@ -10,7 +10,7 @@ use futures::future::join_all;
 
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{Outcome, Reason, RegionOutcome};
+use crate::outcome::{Outcome, Reason, RegionOutcome, Step};
 use crate::service::MemberService;
 
 pub use accept::Acceptance;
@@ -56,12 +56,16 @@ pub async fn run(
     outcomes
 }
 
-/// Marks the organisation's management account's unprocessed rows, so that they get the advice
-/// of that account: both services treat it apart (Security Hub cannot enable it automatically).
+/// Marks the organisation's management account's rows that creating or inviting did not
+/// process, so that they get the advice of that account: both services treat it apart (Security
+/// Hub cannot enable it automatically). Its accept step has a reason of its own.
 pub fn mark_management(regions: &mut [RegionOutcome], management: &str) {
     let rows = regions.iter_mut().flat_map(|r| r.accounts.iter_mut());
     for row in rows.filter(|row| row.account_id == management) {
-        if let Outcome::Unprocessed { result, .. } = &mut row.outcome
+        if let Outcome::Unprocessed {
+            step: Step::Create | Step::Invite,
+            result,
+        } = &mut row.outcome
             && !matches!(**result, Reason::ManagementAccount(_))
         {
             let said = std::mem::replace(&mut **result, Reason::Lost);
@@ -73,7 +77,7 @@ pub fn mark_management(regions: &mut [RegionOutcome], management: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{AccountOutcome, Service, Step};
+    use crate::outcome::{AccountOutcome, Service};
 
     #[test]
     fn the_management_account_s_unprocessed_rows_get_its_own_advice() {

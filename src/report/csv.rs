@@ -3,9 +3,12 @@
 //! and the suggested action, account by account. A large table is gzip-compressed, so the email
 //! stays small.
 //!
-//! Values are quoted as RFC 4180 says, and a value that a spreadsheet would run as a formula
-//! (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`: account
-//! names are chosen by the accounts' owners.
+//! Values are quoted as RFC 4180 says, and nothing in a value can start a formula in any
+//! spreadsheet, whatever separator it splits on: account names are chosen by the accounts'
+//! owners. A `=`, `+`, `-`, `@`, tab or carriage return at the start of a value, or after any `;`,
+//! `,` or tab in it (spreadsheets of locales whose list separator is `;` split a CSV there, and
+//! some split on tabs), with only spaces between, is prefixed with `'`, which makes that cell
+//! text.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -25,16 +28,28 @@ pub const HEADER: [&str; 9] = [
 /// Past this many bytes the CSV is sent gzip-compressed.
 pub const PLAIN_UP_TO: usize = 256 * 1024;
 
-/// One value, quoted where it must be.
+/// What can start a formula in a cell.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Where a spreadsheet may start a new cell.
+const SEPARATORS: [char; 3] = [';', ',', '\t'];
+
+/// One value, every place where a cell could start a formula neutralised, quoted where it must be.
 fn field(value: &str) -> String {
-    let value = match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
-        _ => value.to_owned(),
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
+    let mut safe = String::with_capacity(value.len() + 2);
+    // At the start of a cell, as some spreadsheet may split it: spaces keep it there.
+    let mut cell_start = true;
+    for c in value.chars() {
+        if cell_start && FORMULA_STARTS.contains(&c) {
+            safe.push('\'');
+        }
+        safe.push(c);
+        cell_start = SEPARATORS.contains(&c) || (cell_start && c == ' ');
+    }
+    if safe.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", safe.replace('"', "\"\""))
     } else {
-        value
+        safe
     }
 }
 
@@ -195,5 +210,67 @@ mod tests {
         assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(field("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(field("-1"), "'-1");
+        // After a separator another locale's spreadsheet splits on, too.
+        assert_eq!(field("Team;=cmd|' /C calc'!A0"), "Team;'=cmd|' /C calc'!A0");
+        assert_eq!(field("a; +1"), "a; '+1");
+        assert_eq!(field("a\t@x"), "a\t'@x");
+        assert_eq!(field("a,-b"), "\"a,'-b\"");
+        assert_eq!(field("a-b;c=d"), "a-b;c=d", "only at a cell's start");
+    }
+
+    /// Splits a CSV as a spreadsheet whose list separator is `separator` does: RFC 4180 quotes
+    /// respected, cells split on the separator.
+    fn cells(text: &str, separator: char) -> Vec<String> {
+        let mut cells = vec![String::new()];
+        let mut quoted = false;
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    chars.next();
+                    cells.last_mut().unwrap().push('"');
+                }
+                '"' => quoted = !quoted,
+                c if !quoted && (c == separator || c == '\n') => cells.push(String::new()),
+                '\r' if !quoted => {}
+                c => cells.last_mut().unwrap().push(c),
+            }
+        }
+        cells
+    }
+
+    #[test]
+    fn no_cell_starts_a_formula_whatever_the_separator() {
+        let names = [
+            "Team;=cmd|' /C calc'!A0",
+            "=HYPERLINK(\"http://x\")",
+            "a, +SUM(1)",
+            "x\t-2+3",
+            "@here;  =1",
+            "plain name",
+        ];
+        let text: String = names
+            .iter()
+            .map(|n| {
+                let mut line = String::new();
+                record(&mut line, &["111122223333", n, "GuardDuty", n]);
+                line
+            })
+            .collect();
+        for separator in [',', ';', '\t'] {
+            for cell in cells(&text, separator) {
+                let start = cell.trim_start_matches(' ');
+                assert!(
+                    !start.starts_with(['=', '+', '-', '@']),
+                    "separator {separator:?}: the cell {cell:?} would be a formula"
+                );
+            }
+        }
+        // The values themselves still read back, a leading ' aside.
+        let read = cells(&text, ',');
+        assert!(
+            read.contains(&"Team;'=cmd|' /C calc'!A0".to_owned()),
+            "{read:?}"
+        );
     }
 }
