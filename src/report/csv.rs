@@ -6,9 +6,9 @@
 //! Values are quoted as RFC 4180 says, and nothing in a value can start a formula in any
 //! spreadsheet, whatever separator it splits on: account names are chosen by the accounts'
 //! owners. A `=`, `+`, `-`, `@`, tab or carriage return at the start of a value, or after any `;`,
-//! `,` or tab in it (spreadsheets of locales whose list separator is `;` split a CSV there, and
-//! some split on tabs), with only spaces between, is prefixed with `'`, which makes that cell
-//! text.
+//! `,`, tab or line break in it (spreadsheets of locales whose list separator is `;` split a CSV
+//! there, and some split on tabs), with only spaces between, is prefixed with `'`, which makes
+//! that cell text.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -31,8 +31,9 @@ pub const PLAIN_UP_TO: usize = 256 * 1024;
 /// What can start a formula in a cell.
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
-/// Where a spreadsheet may start a new cell.
-const SEPARATORS: [char; 3] = [';', ',', '\t'];
+/// Where a spreadsheet may start a new cell (a line break inside a quoted value too, for one
+/// that reads it carelessly).
+const SEPARATORS: [char; 5] = [';', ',', '\t', '\n', '\r'];
 
 /// One value, every place where a cell could start a formula neutralised, quoted where it must be.
 fn field(value: &str) -> String {
