@@ -24,8 +24,11 @@ pub enum Kind {
     Other,
 }
 
-/// A failed AWS call, after the SDK's retries.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A failed AWS call, after the SDK's retries. Two errors are the same when a person reading them
+/// would see the same: the same kind, code and message; the causes count only where there is no
+/// code (they carry what varies from call to call, such as the request id, and would split one
+/// reason into many groups in the response and the report).
+#[derive(Debug, Clone)]
 pub struct AwsError {
     kind: Kind,
     code: Option<String>,
@@ -63,6 +66,28 @@ fn speaks_of_quota(message: &str) -> bool {
     let message = message.to_ascii_lowercase();
     QUOTA_WORDS.iter().any(|w| message.contains(w))
         && !RATE_WORDS.iter().any(|w| message.contains(w))
+}
+
+impl PartialEq for AwsError {
+    fn eq(&self, other: &AwsError) -> bool {
+        self.kind == other.kind
+            && self.code == other.code
+            && self.message == other.message
+            && (self.code.is_some() || self.causes == other.causes)
+    }
+}
+
+impl Eq for AwsError {}
+
+impl std::hash::Hash for AwsError {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+        self.code.hash(state);
+        self.message.hash(state);
+        if self.code.is_none() {
+            self.causes.hash(state);
+        }
+    }
 }
 
 impl AwsError {
@@ -293,5 +318,33 @@ mod tests {
         assert_eq!(CallError::NotStarted.to_string(), DEADLINE_REACHED);
         assert_eq!(CallError::CutOff.to_string(), CUT_OFF);
         assert!(!CallError::CutOff.refuses_region());
+    }
+
+    #[test]
+    fn the_same_code_and_message_are_the_same_error_whatever_the_request_id() {
+        let with_id = |id: &str| {
+            AwsError::from_metadata(
+                Kind::Service,
+                ErrorMetadata::builder()
+                    .code("InternalServerErrorException")
+                    .message("The request failed due to an internal error.")
+                    .custom("aws_request_id", id)
+                    .build(),
+            )
+        };
+        let (a, b) = (with_id("1"), with_id("2"));
+        assert_ne!(a.causes, b.causes, "the causes carry the request id");
+        assert_eq!(a, b);
+        let hash = |e: &AwsError| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            e.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(hash(&a), hash(&b));
+        assert_ne!(
+            a,
+            AwsError::service("InternalServerErrorException", Some("other"))
+        );
     }
 }

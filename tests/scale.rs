@@ -41,9 +41,15 @@ async fn failing_world() -> World {
     world
 }
 
+/// Two attempts, and timeouts long enough that a loaded machine (CI builds the release artefact
+/// beside the tests) never turns a call's 500 into a timeout: every row's result must be the
+/// service's, the same text, for the rows to group.
 fn limits() -> Limits {
     Limits {
         max_attempts: 2,
+        connect_timeout: std::time::Duration::from_secs(10),
+        attempt_timeout: std::time::Duration::from_secs(30),
+        operation_timeout: std::time::Duration::from_secs(60),
         ..TEST_LIMITS
     }
 }
@@ -84,7 +90,7 @@ async fn the_response_lists_every_row_that_needs_attention_within_its_budget() {
         run.response
             .attention
             .iter()
-            .map(|g| (&g.region, g.accounts.len()))
+            .map(|g| (&g.region, g.accounts.len(), &g.result))
             .collect::<Vec<_>>()
     );
     let json = serde_json::to_string(&run.response).expect("serialises");
