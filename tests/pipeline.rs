@@ -117,6 +117,17 @@ impl World {
         }
     }
 
+    /// A member role whose STS client counts its requests and answers none.
+    fn counted_member_role(&self) -> (Counting, MemberRole) {
+        let sts = Counting::default();
+        let role = MemberRole::new(
+            aws_sdk_sts::Client::new(&self.sdk.to_builder().http_client(sts.clone()).build()),
+            RoleName::parse("OnboarderAccept").expect("a role name"),
+            US,
+        );
+        (sts, role)
+    }
+
     /// One run of the pipeline over every service-region, as the handler makes it.
     /// (The default member settings: nothing switched on unchosen.)
     async fn run_with(
@@ -278,7 +289,7 @@ fn deadline_with_work(work: Duration) -> Deadline {
 }
 
 /// An HTTP client that answers nothing and counts what it was asked: for clients that must
-/// make no call (here, STS in a dry run).
+/// make no call (here, STS in a dry run or for the management account).
 #[derive(Clone, Debug, Default)]
 struct Counting(Arc<AtomicUsize>);
 
@@ -460,12 +471,7 @@ async fn a_dry_run_only_reads_and_says_what_would_be_done() {
                 .put_member(region, id, "owner@example.com", status);
         }
     }
-    let sts = Counting::default();
-    let role = MemberRole::new(
-        aws_sdk_sts::Client::new(&world.sdk.to_builder().http_client(sts.clone()).build()),
-        RoleName::parse("OnboarderAccept").expect("a role name"),
-        US,
-    );
+    let (sts, role) = world.counted_member_role();
     let acceptance = Acceptance {
         role: &role,
         administrator: Some(ADMIN),
@@ -536,12 +542,7 @@ async fn a_dry_run_only_reads_and_says_what_would_be_done() {
 async fn the_management_account_is_never_entered() {
     let world = World::new(&[US], false, &[US]);
     let management = "260000000001";
-    let sts = Counting::default();
-    let role = MemberRole::new(
-        aws_sdk_sts::Client::new(&world.sdk.to_builder().http_client(sts.clone()).build()),
-        RoleName::parse("OnboarderAccept").expect("a role name"),
-        US,
-    );
+    let (sts, role) = world.counted_member_role();
     let acceptance = Acceptance {
         role: &role,
         administrator: Some(ADMIN),
