@@ -377,7 +377,8 @@ impl World {
     }
 
     /// The handler, configured from these variables on top of a working base (us-east-1 and
-    /// eu-west-1, the us-east-1 detector given, eu-west-1's discovered, report always).
+    /// eu-west-1, the us-east-1 detector given, eu-west-1's discovered, the report under the
+    /// default REPORT_WHEN=changes).
     pub fn onboarder(&self, overrides: &[(&str, &str)]) -> Onboarder {
         self.onboarder_with(&self.sdk, overrides, TEST_LIMITS)
     }
