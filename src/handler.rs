@@ -6,8 +6,7 @@
 //! only when the event cannot be understood, when there is nothing it could work from (the
 //! enabled regions or the organisation's accounts could not be listed), or when the report
 //! cannot be sent; Lambda then retries and the dead-letter queue keeps the event. Before failing
-//! on the report, its complete table is logged, split into records that each fit CloudWatch
-//! Logs' event limit, so nothing is lost.
+//! on the report, its complete table is logged ([`crate::delivery`]), so nothing is lost.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -20,17 +19,16 @@ use tokio::sync::OnceCell;
 use tracing::{error, info, warn};
 
 use crate::account::AccountId;
-use crate::config::{Config, Regions, ReportSettings, ReportWhen};
+use crate::config::{Config, Regions};
+use crate::delivery;
 use crate::event::{self, Action, EventError};
 use crate::limits::{Deadline, Limits};
-use crate::log_parts;
-use crate::mail::{self, MailError};
+use crate::mail::MailError;
 use crate::member_role::MemberRole;
 use crate::org::{self, ListingError};
-use crate::outcome::{Counts, Inactive, RegionNotEnabled, Summary};
+use crate::outcome::{Inactive, RegionNotEnabled, Summary};
 use crate::pipeline::{self, Acceptance};
 use crate::regions::{self, RegionsError};
-use crate::report::{self, Report};
 use crate::request;
 use crate::response::{Delivery, Response};
 use crate::service::guardduty::Invitation;
@@ -358,9 +356,23 @@ impl Onboarder {
             regions_unusable = counts.regions_unusable,
             "onboarding done"
         );
-        let report = self
-            .deliver(&summary, counts, batch.as_ref(), deadline)
-            .await?;
+        // A redelivered batch's earlier run may have failed to send its report, and this run finds
+        // in place what that one did; so may a retry after this process failed to send one.
+        let owed = batch.as_ref().is_some_and(|b| b.redelivered)
+            || self.report_owed.load(Ordering::Relaxed);
+        let sent = delivery::deliver(
+            &self.ses,
+            &self.config.report,
+            &summary,
+            counts,
+            owed,
+            deadline,
+        )
+        .await;
+        if !matches!(sent, Ok(Delivery { sent: false, .. })) {
+            self.report_owed.store(sent.is_err(), Ordering::Relaxed);
+        }
+        let report = sent?;
         Ok(Run {
             summary,
             ignored: None,
@@ -368,90 +380,10 @@ impl Onboarder {
             batch,
         })
     }
-
-    async fn deliver(
-        &self,
-        summary: &Summary,
-        counts: Counts,
-        batch: Option<&event::Batch>,
-        deadline: Deadline,
-    ) -> Result<Delivery, MailError> {
-        let ReportSettings::Send {
-            when,
-            sender,
-            recipients,
-        } = &self.config.report
-        else {
-            return Ok(Delivery::skipped("REPORT_WHEN is never"));
-        };
-        // A dry run is asked for by a person, who wants its answer. A redelivered batch's earlier
-        // run may have failed to send its report, and this run finds in place what that one did;
-        // so may a retry after this process failed to send one.
-        let owed = batch.is_some_and(|b| b.redelivered) || self.report_owed.load(Ordering::Relaxed);
-        if !summary.dry_run {
-            let skipped = match when {
-                ReportWhen::Always => None,
-                ReportWhen::Changes if counts.changed() + counts.attention() == 0 && !owed => Some(
-                    "REPORT_WHEN is changes, and the run found everything in place: nothing was created, invited, enabled or accepted, and nothing needs a person",
-                ),
-                ReportWhen::Unprocessed if counts.attention() == 0 => Some(
-                    "REPORT_WHEN is unprocessed, every account was processed and no member needs action",
-                ),
-                ReportWhen::Changes | ReportWhen::Unprocessed => None,
-            };
-            if let Some(reason) = skipped {
-                info!(reason, "report not sent");
-                return Ok(Delivery::skipped(reason));
-            }
-        }
-        let rendered = report::render(summary);
-        let sent = deadline
-            .report(mail::send(&self.ses, sender, recipients, &rendered))
-            .await
-            .unwrap_or_else(|| {
-                Err(MailError {
-                    reason: "SES did not answer before the Lambda timeout".to_owned(),
-                })
-            });
-        self.report_owed.store(sent.is_err(), Ordering::Relaxed);
-        match sent {
-            Ok(message_id) => {
-                info!(message_id = %message_id, "report sent");
-                Ok(Delivery {
-                    sent: true,
-                    message_id: Some(message_id),
-                    reason: None,
-                })
-            }
-            Err(e) => {
-                log_unsent(&e, &rendered, summary);
-                Err(e)
-            }
-        }
-    }
 }
 
 fn log_inactive(inactive: &[Inactive]) {
     for account in inactive {
         info!(account_id = %account.account_id, state = %account.state, "not ACTIVE in Organizations; left alone");
-    }
-}
-
-/// Logs the report that could not be sent: its subject, then the complete table (every row, as
-/// the CSV attachment has it), in parts that each fit one log event.
-fn log_unsent(error: &MailError, report: &Report, summary: &Summary) {
-    let text = redact_emails(&report::csv::table(&report::rows::Table::new(summary)));
-    let parts = log_parts::split(&text, log_parts::MAX_PART_BYTES);
-    let total = parts.len();
-    error!(error = %error, subject = %report.subject, parts = total, "report not sent; the full report follows in {total} log records");
-    for (i, part) in parts.iter().enumerate() {
-        let part_number = i + 1;
-        error!(
-            part = part_number,
-            parts = total,
-            subject = %report.subject,
-            report = %part,
-            "report not sent: part {part_number} of {total} of the full report"
-        );
     }
 }

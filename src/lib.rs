@@ -19,6 +19,7 @@ pub mod account;
 pub mod advice;
 pub mod aws_error;
 pub mod config;
+pub mod delivery;
 pub mod event;
 pub mod handler;
 pub mod limits;
