@@ -86,8 +86,8 @@ pub enum Answer {
 }
 
 impl From<Run> for Answer {
-    fn from(run: Run) -> Answer {
-        match run.batch.clone() {
+    fn from(mut run: Run) -> Answer {
+        match run.batch.take() {
             Some(batch) => {
                 let response = Response::from(run);
                 info!(

@@ -203,6 +203,15 @@ impl Reason {
         Reason::Call { operation, error }
     }
 
+    /// Wraps the reason in place (`MemberQuota`, `ManagementAccount`), once: a reason already of
+    /// the wrapper's kind, as `is_wrapped` says, is left as it is.
+    pub fn wrap(&mut self, wrapper: fn(Box<Reason>) -> Reason, is_wrapped: fn(&Reason) -> bool) {
+        if !is_wrapped(self) {
+            let inner = std::mem::replace(self, Reason::Lost);
+            *self = wrapper(Box::new(inner));
+        }
+    }
+
     /// The call error behind the reason, where there is one.
     pub fn call_error(&self) -> Option<&CallError> {
         match self {

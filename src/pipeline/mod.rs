@@ -66,10 +66,10 @@ pub fn mark_management(regions: &mut [RegionOutcome], management: &str) {
             step: Step::Create | Step::Invite,
             result,
         } = &mut row.outcome
-            && !matches!(**result, Reason::ManagementAccount(_))
         {
-            let said = std::mem::replace(&mut **result, Reason::Lost);
-            **result = Reason::ManagementAccount(Box::new(said));
+            result.wrap(Reason::ManagementAccount, |r| {
+                matches!(r, Reason::ManagementAccount(_))
+            });
         }
     }
 }

@@ -397,10 +397,8 @@ impl Run<'_, '_> {
                 step: Step::Create,
                 result,
             }) = self.outcomes.get_mut(*id)
-                && !matches!(**result, Reason::MemberQuota(_))
             {
-                let said = std::mem::replace(&mut **result, Reason::Lost);
-                **result = Reason::MemberQuota(Box::new(said));
+                result.wrap(Reason::MemberQuota, |r| matches!(r, Reason::MemberQuota(_)));
             }
         }
     }

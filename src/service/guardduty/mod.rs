@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use aws_config::SdkConfig;
 use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::config::Credentials;
+use aws_sdk_guardduty::operation::describe_organization_configuration::DescribeOrganizationConfigurationOutput;
 use aws_sdk_guardduty::types::{AccountDetail, UnprocessedAccount};
 use tokio::sync::OnceCell;
 use tracing::{info, warn};
@@ -164,15 +165,7 @@ impl Admin<'_> {
         if let Some(known) = self.administrations.get(Service::GuardDuty, self.region) {
             return Ok(known);
         }
-        let asked = self
-            .paces
-            .send("DescribeOrganizationConfiguration", deadline, || {
-                self.client
-                    .describe_organization_configuration()
-                    .detector_id(self.detector())
-                    .send()
-            })
-            .await;
+        let asked = self.organization(deadline).await;
         // It answers only the delegated administrator and refuses any other account with
         // BadRequestException; a detector of another account is refused with the same code,
         // and only the message tells it apart ("The request is rejected because the input
@@ -216,16 +209,25 @@ impl Admin<'_> {
         *self
             .limit
             .get_or_init(|| async {
-                self.paces
-                    .send("DescribeOrganizationConfiguration", deadline, || {
-                        self.client
-                            .describe_organization_configuration()
-                            .detector_id(self.detector())
-                            .send()
-                    })
+                self.organization(deadline)
                     .await
                     .ok()
                     .and_then(|answer| answer.member_account_limit_reached())
+            })
+            .await
+    }
+
+    /// `DescribeOrganizationConfiguration` for the region's detector, through its pace.
+    async fn organization(
+        &self,
+        deadline: Deadline,
+    ) -> Result<DescribeOrganizationConfigurationOutput, CallError> {
+        self.paces
+            .send("DescribeOrganizationConfiguration", deadline, || {
+                self.client
+                    .describe_organization_configuration()
+                    .detector_id(self.detector())
+                    .send()
             })
             .await
     }

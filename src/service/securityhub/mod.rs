@@ -29,6 +29,7 @@ use std::collections::HashMap;
 use aws_config::SdkConfig;
 use aws_sdk_securityhub::Client;
 use aws_sdk_securityhub::config::Credentials;
+use aws_sdk_securityhub::operation::describe_organization_configuration::DescribeOrganizationConfigurationOutput;
 use aws_sdk_securityhub::types::AccountDetails;
 use tokio::sync::OnceCell;
 use tracing::{info, warn};
@@ -134,12 +135,7 @@ impl Admin<'_> {
         if let Some(known) = self.administrations.get(Service::SecurityHub, self.region) {
             return known;
         }
-        let asked = self
-            .paces
-            .send("DescribeOrganizationConfiguration", deadline, || {
-                self.client.describe_organization_configuration().send()
-            })
-            .await;
+        let asked = self.organization(deadline).await;
         let mode = match asked {
             Ok(answer) => {
                 let _ = self.limit.set(answer.member_account_limit_reached());
@@ -172,13 +168,22 @@ impl Admin<'_> {
         *self
             .limit
             .get_or_init(|| async {
-                self.paces
-                    .send("DescribeOrganizationConfiguration", deadline, || {
-                        self.client.describe_organization_configuration().send()
-                    })
+                self.organization(deadline)
                     .await
                     .ok()
                     .and_then(|answer| answer.member_account_limit_reached())
+            })
+            .await
+    }
+
+    /// `DescribeOrganizationConfiguration`, through its pace.
+    async fn organization(
+        &self,
+        deadline: Deadline,
+    ) -> Result<DescribeOrganizationConfigurationOutput, CallError> {
+        self.paces
+            .send("DescribeOrganizationConfiguration", deadline, || {
+                self.client.describe_organization_configuration().send()
             })
             .await
     }
