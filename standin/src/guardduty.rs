@@ -225,9 +225,14 @@ pub(crate) fn answer(
         Operation::DescribeOrganizationConfiguration => {
             max_results(ctx).map(|_| describe_organization_configuration(state, ctx.region))
         }
-        Operation::EnableSecurityHub | Operation::DescribeHub | Operation::ListRegions => Err(
-            bad_request(format!("{operation:?} is not a GuardDuty operation")),
-        ),
+        Operation::EnableSecurityHub
+        | Operation::DescribeHub
+        | Operation::ListRegions
+        | Operation::ListAccounts
+        | Operation::DescribeAccount
+        | Operation::AssumeRole => Err(bad_request(format!(
+            "{operation:?} is not a GuardDuty operation"
+        ))),
     };
     result.unwrap_or_else(|answer| answer)
 }

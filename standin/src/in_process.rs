@@ -53,7 +53,7 @@ impl InProcess {
         }
         let method = Method::from_bytes(request.method().as_bytes())
             .map_err(|e| refuse(format!("{}: {e}", request.method())))?;
-        // The member APIs' requests are small JSON documents, held in memory by the SDK.
+        // The stand-in's requests are small JSON documents and forms, held in memory by the SDK.
         let body = request.body().bytes().ok_or_else(|| {
             refuse("the in-process stand-in takes only bodies held in memory".to_owned())
         })?;
@@ -62,6 +62,7 @@ impl InProcess {
             path: uri.path().to_owned(),
             query: crate::wire::query(uri.query()),
             authorization: request.headers().get("authorization").map(str::to_owned),
+            target: request.headers().get("x-amz-target").map(str::to_owned),
             body: Bytes::copy_from_slice(body),
         })
     }

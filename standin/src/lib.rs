@@ -1,14 +1,18 @@
 //! A local stand-in for the AWS member APIs that moto lacks, served over HTTP on 127.0.0.1 or
 //! in-process as the SDK's HTTP client.
 //!
-//! It follows the official API models (restJson1) of three services: GuardDuty's member API
-//! (camelCase), Security Hub CSPM's member API (PascalCase) and Account's `ListRegions`: the
-//! routes, the member names, the list limits, the per-account results with the texts the services
-//! really return, and errors typed by the `x-amzn-ErrorType` header. State is kept per region,
-//! read from the SigV4 credential scope of each request, and per caller: the access key id in the
-//! same scope names the account that calls (the administrator, or a member account whose
-//! credentials came from STS `AssumeRole`, asked of moto). Tests drive it through [`Standin`];
-//! the `standin` binary serves the same thing for local runs.
+//! It follows the official API models of five services: GuardDuty's member API (restJson1,
+//! camelCase), Security Hub CSPM's member API (restJson1, PascalCase) and Account's `ListRegions`
+//! (restJson1), with the routes, the member names, the list limits, the per-account results with
+//! the texts the services really return, and errors typed by the `x-amzn-ErrorType` header; and,
+//! when asked, Organizations' `ListAccounts` and `DescribeAccount` (awsJson1_1, errors typed by
+//! `__type`) over a generated organisation ([`Standin::serve_organization`]) and STS `AssumeRole`
+//! (awsQuery, XML answers) ([`Standin::serve_sts`]). State is kept per region, read from the SigV4
+//! credential scope of each request, and per caller: the access key id in the same scope names
+//! the account that calls (the administrator, or a member account whose credentials came from STS
+//! `AssumeRole`, of the stand-in or asked of moto). Every call is recorded with the time it was
+//! answered ([`Call::at_ms`]). Tests drive it through [`Standin`]; the `standin` binary serves the
+//! same thing for local runs.
 //!
 //! [`Standin::start`] listens on a port of 127.0.0.1, for end-to-end tests and local runs;
 //! [`Standin::in_process`] has no listener and is reached only through
@@ -18,9 +22,11 @@
 //! for none of them.
 
 mod account;
+mod assume_role;
 mod guardduty;
 mod http;
 mod in_process;
+mod organizations;
 mod securityhub;
 mod sts;
 mod wire;
@@ -36,6 +42,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub use guardduty::results;
+pub use organizations::{FIRST_ACCOUNT, ORGANIZATION_ID, account_id as organization_account_id};
 pub use securityhub::results as securityhub_results;
 
 /// The services the stand-in serves, named by their SigV4 signing names.
@@ -47,6 +54,10 @@ pub enum Service {
     SecurityHub,
     /// `account`
     Account,
+    /// `organizations`: served only for an organisation ([`Standin::serve_organization`]).
+    Organizations,
+    /// `sts`: served only when asked ([`Standin::serve_sts`]).
+    Sts,
 }
 
 impl Service {
@@ -56,6 +67,8 @@ impl Service {
             "guardduty" => Some(Service::GuardDuty),
             "securityhub" => Some(Service::SecurityHub),
             "account" => Some(Service::Account),
+            "organizations" => Some(Service::Organizations),
+            "sts" => Some(Service::Sts),
             _ => None,
         }
     }
@@ -66,6 +79,8 @@ impl Service {
             Service::GuardDuty => "guardduty",
             Service::SecurityHub => "securityhub",
             Service::Account => "account",
+            Service::Organizations => "organizations",
+            Service::Sts => "sts",
         }
     }
 }
@@ -92,10 +107,17 @@ pub enum Operation {
     DescribeHub,
     /// Account.
     ListRegions,
+    /// Organizations.
+    ListAccounts,
+    /// Organizations.
+    DescribeAccount,
+    /// STS.
+    AssumeRole,
 }
 
 impl Operation {
-    /// Whether the operation changes state (as opposed to reading it).
+    /// Whether the operation changes the members' state (as opposed to reading it). STS
+    /// `AssumeRole`, which only issues keys, is not a write.
     pub fn is_write(self) -> bool {
         matches!(
             self,
@@ -127,6 +149,10 @@ pub struct Call {
     pub disable_email_notification: Option<bool>,
     /// The HTTP status the stand-in answered with (0 for a call that never answered).
     pub status: u16,
+    /// When the stand-in answered the call (after its latency), or found it hung, in
+    /// milliseconds since the stand-in started, on tokio's clock: a benchmark computes rates per
+    /// second from it.
+    pub at_ms: u64,
 }
 
 /// One invitation the stand-in "sent": an account moved from `Created` to `Invited`.
@@ -155,17 +181,19 @@ pub struct Member {
 /// What a fault answers instead of the real response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultKind {
-    /// HTTP 429 `ThrottlingException`, as the API front door sends it.
+    /// HTTP 429 `ThrottlingException`, as the API front door sends it (Organizations: 400
+    /// `TooManyRequestsException`; STS: 400 `Throttling`).
     Throttle,
     /// HTTP 500: the service's internal error (`InternalServerErrorException` for GuardDuty,
-    /// `InternalException` for Security Hub, `InternalServerException` for Account).
+    /// `InternalException` for Security Hub, `InternalServerException` for Account,
+    /// `ServiceException` for Organizations, `InternalFailure` for STS).
     ServerError,
     /// No answer at all: the connection stays open until the client gives up.
     Hang,
 }
 
-/// Random faults on every GuardDuty and Security Hub call, from a seeded generator so a test
-/// replays exactly.
+/// Random faults on every GuardDuty and Security Hub call (not Account, Organizations or STS),
+/// from a seeded generator so a test replays exactly.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Chaos {
     pub seed: u64,
@@ -287,6 +315,15 @@ pub(crate) struct Caller {
     pub(crate) arn: String,
 }
 
+/// When the stand-in started, on tokio's clock: the origin of [`Call::at_ms`].
+pub(crate) struct Started(pub(crate) Instant);
+
+impl Default for Started {
+    fn default() -> Started {
+        Started(Instant::now())
+    }
+}
+
 /// A token bucket of the rate limit, on tokio's clock.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Bucket {
@@ -405,9 +442,16 @@ pub(crate) struct State {
     pub(crate) buckets: HashMap<(Service, Operation, String), Bucket>,
     /// Where to ask who an access key id belongs to (moto's STS).
     pub(crate) sts_endpoint: Option<String>,
-    /// Access key id → its caller, fixed by a test or learned from STS; `None` for a key STS
-    /// does not know (the administrator's).
+    /// Access key id → its caller, fixed by a test, issued by the stand-in's own `AssumeRole` or
+    /// learned from moto's STS; `None` for a key moto does not know (the administrator's).
     pub(crate) identities: HashMap<String, Option<Caller>>,
+    /// The generated organisation Organizations answers about; `None`: no organisation.
+    pub(crate) organization: Option<organizations::Organization>,
+    /// Whether STS `AssumeRole` is served here (else STS calls are refused: moto serves them).
+    pub(crate) serve_sts: bool,
+    /// How many access keys the stand-in's `AssumeRole` issued.
+    pub(crate) keys_issued: u64,
+    pub(crate) started: Started,
     pub(crate) calls: Vec<Call>,
     pub(crate) faults: Vec<Fault>,
     /// Other runs' work, waiting for the call it comes before.
@@ -417,8 +461,8 @@ pub(crate) struct State {
     pub(crate) chaos: Option<Chaos>,
     /// The state of the seeded generator (splitmix64).
     pub(crate) rng: u64,
-    /// Counts the ids the stand-in makes up (detectors, invitations), apart from `rng` so that
-    /// chaos replays the same whatever ids were made.
+    /// Counts the ids the stand-in makes up (detectors, invitations, access keys), apart from
+    /// `rng` so that chaos replays the same whatever ids were made.
     pub(crate) ids: u64,
 }
 
@@ -454,6 +498,11 @@ impl State {
         }
     }
 
+    /// Milliseconds since the stand-in started, on tokio's clock.
+    pub(crate) fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     /// The fault this request meets: a targeted fault first (used up by one), else a random
     /// one (GuardDuty and Security Hub only).
     pub(crate) fn take_fault(
@@ -465,7 +514,7 @@ impl State {
         if let Some(kind) = self.take_targeted(service, operation, region) {
             return Some(kind);
         }
-        if service == Service::Account {
+        if !matches!(service, Service::GuardDuty | Service::SecurityHub) {
             return None;
         }
         let chaos = self.chaos?;
@@ -509,7 +558,7 @@ impl State {
                 let members = match service {
                     Service::GuardDuty => &mut self.guardduty,
                     Service::SecurityHub => &mut self.securityhub,
-                    Service::Account => continue,
+                    Service::Account | Service::Organizations | Service::Sts => continue,
                 };
                 members.put_by_rival(region, account, &race.status, id);
             }
@@ -596,8 +645,9 @@ impl Standin {
     }
 
     /// The URL to give the SDK, for example in `AWS_ENDPOINT_URL_GUARDDUTY`,
-    /// `AWS_ENDPOINT_URL_SECURITYHUB` and `AWS_ENDPOINT_URL_ACCOUNT`; [`IN_PROCESS_ENDPOINT`]
-    /// for a stand-in served in-process.
+    /// `AWS_ENDPOINT_URL_SECURITYHUB` and `AWS_ENDPOINT_URL_ACCOUNT` (and
+    /// `AWS_ENDPOINT_URL_ORGANIZATIONS`, `AWS_ENDPOINT_URL_STS` where it serves them);
+    /// [`IN_PROCESS_ENDPOINT`] for a stand-in served in-process.
     pub fn endpoint(&self) -> String {
         match self.addr {
             Some(addr) => format!("http://{addr}"),
@@ -648,6 +698,26 @@ impl Standin {
                 arn: sts::placeholder_arn(account),
             }),
         );
+    }
+
+    // ----- Organizations and STS -----
+
+    /// Serves Organizations' `ListAccounts` and `DescribeAccount` for an organisation of
+    /// `accounts` generated accounts, whose management account is the administrator: account `i`
+    /// (from 0) has the id [`organization_account_id`]`(i)` (`FIRST_ACCOUNT + i`), the email
+    /// `account-<id>@example.com` and the name `Account <i>`, and is `ACTIVE`, `CREATED`, in the
+    /// organisation [`ORGANIZATION_ID`]. The accounts are made from their index when asked, so a
+    /// large organisation costs no memory. Without an organisation, Organizations calls answer
+    /// `AWSOrganizationsNotInUseException`.
+    pub fn serve_organization(&self, accounts: u32) {
+        self.state().organization = Some(organizations::Organization::new(accounts));
+    }
+
+    /// Serves STS `AssumeRole`: each call issues a fresh `ASIA…` access key id that calls as the
+    /// role's account from then on. Without it, STS calls are refused (`InvalidAction`): moto
+    /// serves STS ([`Standin::set_sts_endpoint`]).
+    pub fn serve_sts(&self) {
+        self.state().serve_sts = true;
     }
 
     // ----- GuardDuty -----
@@ -854,7 +924,8 @@ impl Standin {
 
     /// Lets at most `per_second` calls a second through for each service, operation and region
     /// (a token bucket holding one second of calls, refilled on tokio's clock); the others
-    /// answer 429 `TooManyRequestsException`. `None` lifts the limit.
+    /// answer 429 `TooManyRequestsException` (Organizations: 400 `TooManyRequestsException`;
+    /// STS: 400 `Throttling`). `None` lifts the limit.
     pub fn set_rate_limit(&self, per_second: Option<u32>) {
         let mut state = self.state();
         state.rate_limit = per_second;

@@ -2,13 +2,24 @@
 //!
 //! Usage: `standin [--port N] [--admin-account ID] [--detector REGION=ID]... [--latency-ms N]
 //! [--security-hub REGION]... [--region-status REGION=STATUS]... [--sts-endpoint URL]
-//! [--member SERVICE:REGION:ACCOUNT:STATUS]... [--rate-limit N]`
+//! [--member SERVICE:REGION:ACCOUNT:STATUS]... [--rate-limit N] [--organization-accounts N]
+//! [--serve-sts]`
 //! It prints `listening on http://127.0.0.1:PORT` once it accepts requests. `GET /_standin/state`
-//! answers its members, calls and invitations as JSON.
+//! answers its members, calls (each with `at_ms`, when it was answered, in milliseconds since the
+//! start) and invitations as JSON.
 //!
 //! `--rate-limit N` lets at most N calls a second through for each service, operation and region
 //! (a token bucket holding one second of calls, [`Standin::set_rate_limit`]); the others answer
-//! 429 `TooManyRequestsException`, as a throttled service does. Without it nothing is throttled.
+//! 429 `TooManyRequestsException`, as a throttled service does (Organizations and STS in their
+//! own words). Without it nothing is throttled.
+//!
+//! `--organization-accounts N` serves Organizations' `ListAccounts` and `DescribeAccount` for an
+//! organisation of N generated accounts ([`Standin::serve_organization`]); `--serve-sts` serves
+//! STS `AssumeRole`, whose keys then call as the role's account ([`Standin::serve_sts`]). Both
+//! answer after `--latency-ms` and count against `--rate-limit`, like every call. A benchmark of
+//! a 50,000-account organisation: `standin --latency-ms 50 --organization-accounts 50000
+//! --serve-sts`, with `AWS_ENDPOINT_URL_ORGANIZATIONS` and `AWS_ENDPOINT_URL_STS` set to the
+//! printed URL.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -20,6 +31,7 @@ use standin::{Settings, Standin};
 const USAGE: &str = "usage: standin [--port N] [--admin-account 12-DIGIT-ID] [--detector REGION=DETECTOR_ID]... [--latency-ms N]
                [--security-hub REGION]... [--region-status REGION=STATUS]... [--sts-endpoint URL]
                [--member SERVICE:REGION:ACCOUNT:STATUS]... [--rate-limit N]
+               [--organization-accounts N] [--serve-sts]
   --security-hub REGION         the administrator's Security Hub is enabled in REGION (repeatable)
   --region-status REGION=STATUS ListRegions answers STATUS for REGION: ENABLED, ENABLED_BY_DEFAULT,
                                 DISABLED, ENABLING or DISABLING (repeatable); DISABLED refuses calls there
@@ -29,7 +41,17 @@ const USAGE: &str = "usage: standin [--port N] [--admin-account 12-DIGIT-ID] [--
                                 guardduty or securityhub (repeatable)
   --rate-limit N                let at most N calls a second through for each service, operation
                                 and region (a token bucket holding one second of calls); the others
-                                answer 429 TooManyRequestsException. Default: no limit";
+                                answer 429 TooManyRequestsException (Organizations: 400
+                                TooManyRequestsException; STS: 400 Throttling). Default: no limit
+  --organization-accounts N     serve Organizations ListAccounts and DescribeAccount for an
+                                organisation of N generated accounts (ids 100000000000 + i, made
+                                when asked); without it Organizations calls answer
+                                AWSOrganizationsNotInUseException (use moto for Organizations)
+  --serve-sts                   serve STS AssumeRole: each call issues a fresh ASIA... key that
+                                calls as the role's account; without it STS calls are refused
+                                (use moto, with --sts-endpoint)
+GET /_standin/state answers members, invitations and every call with its time (at_ms, milliseconds
+since the start, when it was answered)";
 
 /// The opt-in statuses of Account's `RegionOptStatus`.
 const REGION_STATUSES: &[&str] = &[
@@ -52,6 +74,10 @@ struct Args {
     members: Vec<(String, String, String, String)>,
     /// Calls per second per service, operation and region; `None` for no limit.
     rate_limit: Option<u32>,
+    /// How many accounts the organisation has; `None`: Organizations is not served.
+    organization_accounts: Option<u32>,
+    /// Whether STS `AssumeRole` is served.
+    serve_sts: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -62,6 +88,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut sts_endpoint = None;
     let mut members = Vec::new();
     let mut rate_limit = None;
+    let mut organization_accounts = None;
+    let mut serve_sts = false;
     let mut settings = Settings {
         admin_account: "123456789012".to_owned(),
         detectors: BTreeMap::new(),
@@ -147,6 +175,17 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     }
                 }
             }
+            "--organization-accounts" => {
+                let v = value()?;
+                let n = v.parse::<u32>().map_err(|_| {
+                    format!(
+                        "--organization-accounts {v:?} is not a number of accounts (0 to {})",
+                        u32::MAX
+                    )
+                })?;
+                organization_accounts = Some(n);
+            }
+            "--serve-sts" => serve_sts = true,
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -160,6 +199,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         sts_endpoint,
         members,
         rate_limit,
+        organization_accounts,
+        serve_sts,
     })
 }
 
@@ -174,6 +215,8 @@ async fn main() -> ExitCode {
         sts_endpoint,
         members,
         rate_limit,
+        organization_accounts,
+        serve_sts,
     } = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(message) => {
@@ -199,6 +242,12 @@ async fn main() -> ExitCode {
     standin.set_regions(&regions);
     if let Some(url) = &sts_endpoint {
         standin.set_sts_endpoint(url);
+    }
+    if let Some(accounts) = organization_accounts {
+        standin.serve_organization(accounts);
+    }
+    if serve_sts {
+        standin.serve_sts();
     }
     for (service, region, account, status) in &members {
         let email = format!("member-{account}@example.com");
@@ -274,6 +323,49 @@ mod tests {
             parse(&["--rate-limit"])
                 .unwrap_err()
                 .contains("needs a value")
+        );
+    }
+
+    #[test]
+    fn the_organisation_and_sts_are_served_only_when_asked() {
+        let none = parse(&[]).unwrap();
+        assert_eq!((none.organization_accounts, none.serve_sts), (None, false));
+        let both = parse(&[
+            "--organization-accounts",
+            "50000",
+            "--serve-sts",
+            "--sts-endpoint",
+            "http://127.0.0.1:5000",
+        ])
+        .unwrap();
+        assert_eq!(both.organization_accounts, Some(50_000));
+        assert!(both.serve_sts);
+        assert_eq!(
+            both.sts_endpoint.as_deref(),
+            Some("http://127.0.0.1:5000"),
+            "moto's STS still answers for keys the stand-in did not issue"
+        );
+        assert_eq!(
+            parse(&["--organization-accounts", "0"])
+                .unwrap()
+                .organization_accounts,
+            Some(0),
+            "an organisation of no accounts"
+        );
+        for bad in ["-1", "many", "2.5", "4294967296", ""] {
+            let e = parse(&["--organization-accounts", bad]).unwrap_err();
+            assert!(e.contains("is not a number of accounts"), "{bad}: {e}");
+        }
+        assert!(
+            parse(&["--organization-accounts"])
+                .unwrap_err()
+                .contains("needs a value")
+        );
+        assert!(
+            parse(&["--serve-sts", "yes"])
+                .unwrap_err()
+                .contains("unknown argument \"yes\""),
+            "--serve-sts takes no value"
         );
     }
 

@@ -1,8 +1,8 @@
-//! What the three services share on the wire: answers before they are encoded, time stamps,
-//! query strings, and opaque page tokens.
+//! What the services share on the wire: answers before they are encoded, time stamps, query
+//! strings and form bodies, and opaque page tokens.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -14,17 +14,21 @@ pub(crate) struct Ctx<'a> {
     pub(crate) caller: &'a str,
     /// The `{DetectorId}` of a GuardDuty route, where it has one.
     pub(crate) param: Option<&'a str>,
+    /// The query string's parameters; for the query protocol (STS), with the form body's.
     pub(crate) query: &'a BTreeMap<String, String>,
     pub(crate) body: &'a [u8],
 }
 
 /// An answer before it is put on the wire.
 pub(crate) enum Answer {
+    /// The answer's members as JSON; for the query protocol, the members of the XML result.
     Ok(Value),
-    /// HTTP status, `x-amzn-ErrorType`, GuardDuty's `__type`/`type` subtype (the other services
-    /// have none), message. Each service writes the body in its own error shape.
+    /// HTTP status, error code (`x-amzn-ErrorType`, Organizations' `__type`, STS's `Code`),
+    /// GuardDuty's `__type`/`type` subtype (the other services have none), message. Each service
+    /// writes the body in its own error shape.
     Error(u16, &'static str, &'static str, String),
-    /// An error whose body the service wrote itself: HTTP status, `x-amzn-ErrorType`, body.
+    /// An error whose body the service wrote itself (JSON protocols): HTTP status, error code,
+    /// body.
     ErrorBody(u16, &'static str, Value),
 }
 
@@ -34,15 +38,31 @@ pub(crate) fn now() -> String {
     let elapsed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = elapsed.as_secs();
+    format!(
+        "{}.{:03}Z",
+        iso8601(elapsed.as_secs()),
+        elapsed.subsec_millis()
+    )
+}
+
+/// `after` from now, in ISO 8601 to the second, UTC: the form of STS's `Expiration`.
+pub(crate) fn expiration(after: Duration) -> String {
+    let at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        + after;
+    format!("{}Z", iso8601(at.as_secs()))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of seconds since 1970-01-01, UTC.
+fn iso8601(secs: u64) -> String {
     let (days, rest) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
         rest / 3600,
         rest / 60 % 60,
-        rest % 60,
-        elapsed.subsec_millis()
+        rest % 60
     )
 }
 
@@ -98,6 +118,46 @@ fn decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Text as XML character data: `&`, `<`, `>`, `"` and `'` escaped, and characters XML 1.0 does
+/// not allow (control characters, for example, which a refused value may carry) replaced by
+/// U+FFFD, so that the answer stays a document the SDK can read.
+pub(crate) fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'.. => {
+                out.push(c)
+            }
+            _ => out.push('\u{FFFD}'),
+        }
+    }
+    out
+}
+
+/// The members of a JSON object as XML elements, the form of the query protocol's results:
+/// `{"A": {"B": "x"}, "N": 1}` is `<A><B>x</B></A><N>1</N>`; a list's items are `<member>`s.
+pub(crate) fn xml_members(value: &Value) -> String {
+    match value {
+        Value::Object(members) => members
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(name, v)| format!("<{name}>{}</{name}>", xml_members(v)))
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| format!("<member>{}</member>", xml_members(v)))
+            .collect(),
+        Value::String(text) => xml_escape(text),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
 }
 
 /// A page token: which list it continues and the key of the last item handed out, in hex so it
@@ -158,6 +218,27 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_858), (2024, 5, 15));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn xml_is_escaped_and_nested() {
+        assert_eq!(
+            xml_escape("a<b & 'c' \"d\" \u{1}é"),
+            "a&lt;b &amp; &apos;c&apos; &quot;d&quot; \u{FFFD}é"
+        );
+        let v = serde_json::json!({"A": {"B": "x<"}, "N": 12, "L": ["p", "q"], "Z": null});
+        assert_eq!(
+            xml_members(&v),
+            "<A><B>x&lt;</B></A><L><member>p</member><member>q</member></L><N>12</N>"
+        );
+    }
+
+    #[test]
+    fn times_are_iso8601() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00");
+        assert_eq!(iso8601(1_704_067_200 + 3_723), "2024-01-01T01:02:03");
+        let e = expiration(Duration::from_secs(3600));
+        assert_eq!((e.len(), &e[10..11], &e[19..]), (20, "T", "Z"), "{e}");
     }
 
     #[test]

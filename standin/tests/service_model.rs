@@ -17,6 +17,8 @@
 //!   invitation that does not match) carry a modelled shape where the model has one.
 //!
 //! Not checked: limits inside maps (tags) and enums below the top level of a body.
+//! Organizations (awsJson1_1) and STS (awsQuery) are checked the same way in
+//! `tests/service_model_organizations_sts.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
