@@ -154,6 +154,7 @@ def parameter_sets(source: dict) -> list[tuple[str, str, dict]]:
                 "Architecture": "x86_64",
                 "LogLevel": "DEBUG",
                 "BatchConcurrency": "8",
+                "MemberConcurrency": "64",
             },
         ),
     ]

@@ -112,10 +112,20 @@ pub const VARIABLES: &[Variable] = &[
         default: "4",
         template_default: "4",
     },
+    Variable {
+        name: "MEMBER_CONCURRENCY",
+        parameter: "MemberConcurrency",
+        meaning: "With `MEMBER_ROLE_NAME`: how many member accounts accept their invitations at once (1-200), each assuming the role once and then working its regions together. Member calls land in different accounts and share no rate limit; the role's `AssumeRole` calls are paced under STS's documented rate whatever this is.",
+        default: "32",
+        template_default: "32",
+    },
 ];
 
 /// The most `BATCH_CONCURRENCY` takes.
 pub const MAX_BATCH_CONCURRENCY: usize = 50;
+
+/// The most `MEMBER_CONCURRENCY` takes.
+pub const MAX_MEMBER_CONCURRENCY: usize = 200;
 
 /// The invitation message when `INVITATION_MESSAGE` is not set.
 pub const DEFAULT_INVITATION_MESSAGE: &str = "Your AWS account has been added to the organisation's Amazon GuardDuty administrator account for central threat detection. Please accept this invitation in the GuardDuty console.";
@@ -227,6 +237,8 @@ pub struct Config {
     pub report: ReportSettings,
     /// Batches that go through their steps at once in each service-region.
     pub batch_concurrency: usize,
+    /// Member accounts that accept their invitations at once.
+    pub member_concurrency: usize,
     /// The organisation's management account, when it is not this one.
     pub management_account: Option<crate::account::AccountId>,
 }
@@ -332,24 +344,18 @@ impl Config {
             },
         };
 
-        let batch_concurrency = match get("BATCH_CONCURRENCY") {
-            None => crate::limits::BATCH_CONCURRENCY,
-            Some(value) => value
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_BATCH_CONCURRENCY).contains(n))
-                .ok_or_else(|| {
-                    err(
-                        "BATCH_CONCURRENCY",
-                        format!(
-                            "is {:?}: set it to a whole number from 1 to {MAX_BATCH_CONCURRENCY}, or leave it empty for {}",
-                            crate::text::printable(&value, 40),
-                            crate::limits::BATCH_CONCURRENCY
-                        ),
-                    )
-                })?,
-        };
+        let batch_concurrency = count(
+            "BATCH_CONCURRENCY",
+            get("BATCH_CONCURRENCY"),
+            MAX_BATCH_CONCURRENCY,
+            crate::limits::BATCH_CONCURRENCY,
+        )?;
+        let member_concurrency = count(
+            "MEMBER_CONCURRENCY",
+            get("MEMBER_CONCURRENCY"),
+            MAX_MEMBER_CONCURRENCY,
+            crate::limits::MEMBER_CONCURRENCY,
+        )?;
 
         let management_account = match get("MANAGEMENT_ACCOUNT_ID") {
             None => None,
@@ -368,6 +374,7 @@ impl Config {
             member_settings,
             report,
             batch_concurrency,
+            member_concurrency,
             management_account,
         })
     }
@@ -441,6 +448,32 @@ fn parse_features(value: &str) -> Result<Vec<String>, ConfigError> {
         ));
     }
     Ok(features)
+}
+
+/// A whole number from 1 to `max`, or `default` when the variable is unset.
+fn count(
+    variable: &'static str,
+    value: Option<String>,
+    max: usize,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| {
+            err(
+                variable,
+                format!(
+                    "is {:?}: set it to a whole number from 1 to {max}, or leave it empty for {default}",
+                    crate::text::printable(&value, 40),
+                ),
+            )
+        })
 }
 
 fn parse_bool(value: &str) -> Option<bool> {
@@ -929,6 +962,28 @@ mod tests {
             let e = with(bad).expect_err(bad);
             assert_eq!(e.variable, "BATCH_CONCURRENCY");
             assert!(e.problem.contains("from 1 to 50"), "{bad}: {}", e.problem);
+        }
+    }
+
+    #[test]
+    fn member_concurrency_defaults_and_refuses_what_it_cannot_use() {
+        let with = |value: &str| {
+            Config::from_lookup(|name| match name {
+                "MEMBER_CONCURRENCY" => Some(value.to_owned()),
+                "AWS_REGION" => Some("us-east-1".to_owned()),
+                "REPORT_WHEN" => Some("never".to_owned()),
+                _ => None,
+            })
+        };
+        assert_eq!(
+            with("").map(|c| c.member_concurrency),
+            Ok(crate::limits::MEMBER_CONCURRENCY)
+        );
+        assert_eq!(with("200").map(|c| c.member_concurrency), Ok(200));
+        for bad in ["0", "201", "many"] {
+            let e = with(bad).expect_err(bad);
+            assert_eq!(e.variable, "MEMBER_CONCURRENCY");
+            assert!(e.problem.contains("from 1 to 200"), "{bad}: {}", e.problem);
         }
     }
 

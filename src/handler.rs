@@ -147,6 +147,7 @@ impl Onboarder {
     pub fn new(config: Config, sdk: &SdkConfig) -> Onboarder {
         let limits = Limits {
             batch_concurrency: config.batch_concurrency,
+            member_concurrency: config.member_concurrency,
             ..Limits::default()
         };
         Onboarder::with_limits(config, sdk, limits)
@@ -172,7 +173,7 @@ impl Onboarder {
         let member_role = config
             .member_role
             .clone()
-            .map(|role| MemberRole::new(aws_sdk_sts::Client::new(&sdk), role, &own_region));
+            .map(|role| MemberRole::new(&sdk, role, &own_region, limits.max_attempts));
         Onboarder {
             organizations: aws_sdk_organizations::Client::new(&sdk),
             ses: aws_sdk_sesv2::Client::new(&sdk),
@@ -319,6 +320,7 @@ impl Onboarder {
             .collect();
         let acceptance = self.member_role.as_ref().map(|role| Acceptance {
             role,
+            concurrency: self.limits.member_concurrency,
             administrator: own_account.as_ref().map(AccountId::as_str),
             management: self
                 .config

@@ -45,6 +45,8 @@ pub struct Limits {
     pub report_time: Duration,
     /// Batches of 50 accounts that go through their steps at once, in each service-region.
     pub batch_concurrency: usize,
+    /// Member accounts that accept their invitations at once.
+    pub member_concurrency: usize,
 }
 
 /// The default of [`Limits::batch_concurrency`] (`BATCH_CONCURRENCY`). Measured with 1,000 new
@@ -54,6 +56,12 @@ pub struct Limits {
 /// sent at once are the calls in flight when the first throttle comes back: 8 had 6 of them
 /// throttled per operation and region, 4 had 1 (`pace` tests). 4 is the default.
 pub const BATCH_CONCURRENCY: usize = 4;
+
+/// The default of [`Limits::member_concurrency`] (`MEMBER_CONCURRENCY`). Each member account's
+/// chain is `AssumeRole`, then in each of its service-regions at once the two reads together, at
+/// most one call that switches the service on, and the acceptance: 3 to 4 calls one after
+/// another. See the README's Performance section for the measurement behind it.
+pub const MEMBER_CONCURRENCY: usize = 32;
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -66,6 +74,7 @@ impl Default for Limits {
             operation_timeout: Duration::from_secs(45),
             report_time: Duration::from_secs(20),
             batch_concurrency: BATCH_CONCURRENCY,
+            member_concurrency: MEMBER_CONCURRENCY,
         }
     }
 }

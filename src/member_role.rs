@@ -10,12 +10,27 @@
 //! yields a session that can only accept invitations. And it lasts 900 s, the least STS allows
 //! (`DurationSeconds`, "from 900 seconds (15 minutes)"), where the default is an hour.
 
+use aws_config::SdkConfig;
 use aws_sdk_guardduty::config::Credentials;
 use aws_sdk_sts::Client;
 
 use crate::config::RoleName;
 use crate::limits::Deadline;
 use crate::outcome::Reason;
+use crate::pace::{Pace, Paces, ThrottlesArePaced};
+
+/// STS's documented request rate: "For AWS STS requests made using AWS credentials, the
+/// default request quota is 600 requests per second, per account, per Region", shared by
+/// `AssumeRole`, `GetCallerIdentity` and the other credentialed operations, and "only the
+/// account making the AssumeRole request impacts the STS quota" (IAM User Guide, "IAM and AWS
+/// STS quotas", STS request quotas). A throttled call answers `Throttling` (HTTP 400, "Rate
+/// exceeded": re:Post, "iam-sts-throttling-error"), which the pace reads as a throttle. Every
+/// member account of a run is entered once, so this bounds how fast acceptance can go at
+/// scale; the role's calls are paced at half of it, leaving the rest to whatever else the
+/// administrator account runs, and slower still if STS throttles them ([`Pace`] learns it).
+pub const STS_DOCUMENTED_RATE: u32 = 600;
+/// The pace of `AssumeRole`: half the documented rate, with a burst of one second of it.
+pub const ASSUME_ROLE_RATE: u32 = STS_DOCUMENTED_RATE / 2;
 
 /// What the sessions are named, as CloudTrail shows them in the member account.
 const SESSION_NAME: &str = "onboarder-accept-invitation";
@@ -33,6 +48,8 @@ pub const SESSION_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":
 /// The role to assume in member accounts.
 pub struct MemberRole {
     sts: Client,
+    /// `AssumeRole`'s pace, for the process.
+    paces: Paces,
     role: RoleName,
     /// `aws`, `aws-us-gov`, `aws-cn`: from the function's own region.
     partition: String,
@@ -40,7 +57,22 @@ pub struct MemberRole {
 
 impl MemberRole {
     /// `region` is the function's own, which gives the partition.
-    pub fn new(sts: Client, role: RoleName, region: &str) -> MemberRole {
+    /// The role `role` in any member account, through STS in `region` (the function's own:
+    /// STS's regional endpoint), each call making at most `attempts` attempts.
+    pub fn new(sdk: &SdkConfig, role: RoleName, region: &str, attempts: u32) -> MemberRole {
+        let sts = Client::from_conf(
+            aws_sdk_sts::config::Builder::from(sdk)
+                .retry_classifier(ThrottlesArePaced)
+                .interceptor(ThrottlesArePaced)
+                .build(),
+        );
+        let paces = Paces::new(
+            "STS",
+            region,
+            &["AssumeRole"],
+            || Pace::documented(ASSUME_ROLE_RATE, ASSUME_ROLE_RATE),
+            attempts,
+        );
         let partition = if region.starts_with("cn-") {
             "aws-cn"
         } else if region.starts_with("us-gov-") {
@@ -50,6 +82,7 @@ impl MemberRole {
         };
         MemberRole {
             sts,
+            paces,
             role,
             partition: partition.to_owned(),
         }
@@ -67,16 +100,17 @@ impl MemberRole {
     /// Temporary credentials in `account`, or why there are none.
     pub async fn assume(&self, account: &str, deadline: Deadline) -> Result<Credentials, Reason> {
         let arn = self.arn(account);
-        let output = deadline
-            .call(
+        let output = self
+            .paces
+            .send("AssumeRole", deadline, || {
                 self.sts
                     .assume_role()
                     .role_arn(&arn)
                     .role_session_name(SESSION_NAME)
                     .policy(SESSION_POLICY)
                     .duration_seconds(SESSION_SECONDS)
-                    .send(),
-            )
+                    .send()
+            })
             .await
             .map_err(|error| Reason::AssumeRole {
                 arn: arn.clone(),

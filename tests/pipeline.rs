@@ -121,9 +121,10 @@ impl World {
     fn counted_member_role(&self) -> (Counting, MemberRole) {
         let sts = Counting::default();
         let role = MemberRole::new(
-            aws_sdk_sts::Client::new(&self.sdk.to_builder().http_client(sts.clone()).build()),
+            &self.sdk.to_builder().http_client(sts.clone()).build(),
             RoleName::parse("OnboarderAccept").expect("a role name"),
             US,
+            LIMITS.max_attempts,
         );
         (sts, role)
     }
@@ -473,6 +474,7 @@ async fn a_dry_run_only_reads_and_says_what_would_be_done() {
     }
     let (sts, role) = world.counted_member_role();
     let acceptance = Acceptance {
+        concurrency: onboarder::limits::MEMBER_CONCURRENCY,
         role: &role,
         administrator: Some(ADMIN),
         management: None,
@@ -544,6 +546,7 @@ async fn the_management_account_is_never_entered() {
     let management = "260000000001";
     let (sts, role) = world.counted_member_role();
     let acceptance = Acceptance {
+        concurrency: onboarder::limits::MEMBER_CONCURRENCY,
         role: &role,
         administrator: Some(ADMIN),
         management: Some(management),
@@ -849,7 +852,7 @@ async fn with_no_time_left_every_account_is_not_attempted() {
             region
                 .accounts
                 .iter()
-                .map(|r| r.account_id.clone())
+                .map(|r| r.account_id.to_string())
                 .collect()
         );
         for row in &region.accounts {

@@ -15,11 +15,8 @@ use crate::limits::Deadline;
 use crate::member_role::MemberRole;
 use crate::outcome::{MemberStatus, Outcome, Reason, RegionOutcome, Step};
 use crate::service::MemberService;
+use crate::shared::Shared;
 use crate::text::redact_emails;
-
-/// Member accounts worked on at once; each assumes the role once and then works its regions
-/// together.
-const CONCURRENT_MEMBERS: usize = 8;
 
 /// Where each candidate row is: (index of the service-region, index of the row).
 type Place = (usize, usize);
@@ -28,6 +25,9 @@ type Place = (usize, usize);
 #[derive(Clone, Copy)]
 pub struct Acceptance<'a> {
     pub role: &'a MemberRole,
+    /// Member accounts worked on at once (`MEMBER_CONCURRENCY`); each assumes the role once
+    /// and then works its service-regions together.
+    pub concurrency: usize,
     /// The administrator's account (the function's own), whose invitations are accepted; `None`
     /// when it is not known, and then nothing can be accepted.
     pub administrator: Option<&'a str>,
@@ -57,7 +57,7 @@ pub async fn accept_all(
     deadline: Deadline,
 ) {
     // Each account's pending rows.
-    let mut by_account: BTreeMap<String, Vec<Place>> = BTreeMap::new();
+    let mut by_account: BTreeMap<Shared, Vec<Place>> = BTreeMap::new();
     for (r, region) in regions.iter().enumerate() {
         for (a, row) in region.accounts.iter().enumerate() {
             if pending(&row.outcome) {
@@ -73,6 +73,7 @@ pub async fn accept_all(
     }
     let Acceptance {
         role,
+        concurrency,
         administrator,
         management,
     } = acceptance;
@@ -113,7 +114,7 @@ pub async fn accept_all(
             }))
             .await
         })
-        .buffer_unordered(CONCURRENT_MEMBERS)
+        .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
     for ((r, a), result) in results.into_iter().flatten() {

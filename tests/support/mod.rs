@@ -302,6 +302,7 @@ pub const TEST_LIMITS: Limits = Limits {
     operation_timeout: Duration::from_secs(20),
     report_time: Duration::from_secs(20),
     batch_concurrency: onboarder::limits::BATCH_CONCURRENCY,
+    member_concurrency: onboarder::limits::MEMBER_CONCURRENCY,
 };
 
 /// Everything one test needs: moto, the stand-in, the SDK configuration.
@@ -700,12 +701,12 @@ impl Front {
                     log.lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .push(seen.clone());
-                    if let Some((needle, response)) = &refusal {
-                        if seen.contains(needle.as_str()) {
-                            let _ = stream.write_all(response.as_bytes()).await;
-                            let _ = stream.shutdown().await;
-                            return;
-                        }
+                    if let Some((needle, response)) = &refusal
+                        && seen.contains(needle.as_str())
+                    {
+                        let _ = stream.write_all(response.as_bytes()).await;
+                        let _ = stream.shutdown().await;
+                        return;
                     }
                     // One request per connection upstream; the answer is passed back whole.
                     let raw = force_close(&raw);

@@ -24,9 +24,10 @@ use crate::service::{MAX_BATCH, Member};
 const RUNTIME_MONITORING: &str = "RUNTIME_MONITORING";
 const EKS_RUNTIME_MONITORING: &str = "EKS_RUNTIME_MONITORING";
 
-/// The member needs a detector of its own (`CreateDetector`, with the member settings, when
-/// it has none), then `ListInvitations` finds the administrator's invitation and
-/// `AcceptAdministratorInvitation` accepts it (not the deprecated `AcceptInvitation`).
+/// `ListDetectors` and `ListInvitations` together; the administrator's invitation must be
+/// there; the member needs a detector of its own (`CreateDetector`, with the member settings,
+/// when it has none); then `AcceptAdministratorInvitation` accepts the invitation (not the
+/// deprecated `AcceptInvitation`).
 /// Unpaced: each member is another account, so they share no rate limit. `Ok(true)`: the
 /// detector was created.
 pub(crate) async fn accept(
@@ -41,10 +42,31 @@ pub(crate) async fn accept(
             .credentials_provider(member.credentials)
             .build(),
     );
-    let listed = deadline
-        .call(client.list_detectors().send())
-        .await
-        .map_err(|e| Reason::call("GuardDuty ListDetectors", e))?;
+    // The two reads are independent (`ListInvitations` is the account's, not a detector's:
+    // `GET /invitation`), so they go together: one call's latency off each member's chain.
+    let (listed, invitations) = futures::join!(
+        deadline.call(client.list_detectors().send()),
+        deadline.call(
+            client
+                .list_invitations()
+                .max_results(MAX_BATCH as i32)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        )
+    );
+    let listed = listed.map_err(|e| Reason::call("GuardDuty ListDetectors", e))?;
+    let invitations = invitations.map_err(|e| Reason::call("GuardDuty ListInvitations", e))?;
+    // Nothing is switched on in an account that has no invitation to accept.
+    let invitation = crate::service::invitation_from(
+        invitations
+            .iter()
+            .map(|i| (i.account_id(), i.invitation_id())),
+        administrator,
+        Service::GuardDuty,
+        region,
+    )?;
     let (detector, created) = match listed.detector_ids().first() {
         Some(id) => (id.clone(), false),
         None => {
@@ -66,26 +88,6 @@ pub(crate) async fn accept(
             (id, true)
         }
     };
-    let invitations: Vec<_> = deadline
-        .call(
-            client
-                .list_invitations()
-                .max_results(MAX_BATCH as i32)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect(),
-        )
-        .await
-        .map_err(|e| Reason::call("GuardDuty ListInvitations", e))?;
-    let invitation = crate::service::invitation_from(
-        invitations
-            .iter()
-            .map(|i| (i.account_id(), i.invitation_id())),
-        administrator,
-        Service::GuardDuty,
-        region,
-    )?;
     deadline
         .call(
             client

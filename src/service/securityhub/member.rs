@@ -9,16 +9,18 @@
 //! per check, so `EnableDefaultStandards` is always named, from the member settings.
 
 use aws_sdk_securityhub::Client;
+use aws_sdk_securityhub::types::Invitation;
 use tracing::info;
 
 use super::NOT_ENABLED;
+use crate::aws_error::CallError;
 use crate::limits::Deadline;
 use crate::outcome::{Reason, Service};
 use crate::service::{MAX_BATCH, Member};
 
-/// `EnableSecurityHub` (with the member settings' default standards) when `DescribeHub`
-/// says it is not enabled, then `ListInvitations` finds the administrator's invitation and
-/// `AcceptAdministratorInvitation` accepts it. Unpaced: each member is another account.
+/// `DescribeHub` and `ListInvitations` together; `EnableSecurityHub` (with the member settings'
+/// default standards) when Security Hub is not enabled; the administrator's invitation found;
+/// then `AcceptAdministratorInvitation` accepts it. Unpaced: each member is another account.
 /// `Ok(true)`: Security Hub was enabled.
 pub(crate) async fn accept(
     member: Member<'_>,
@@ -33,14 +35,41 @@ pub(crate) async fn accept(
             .build(),
     );
     let standards = member.settings.security_hub_default_standards;
-    let enabled = match deadline.call(client.describe_hub().send()).await {
-        Ok(_) => false,
+    let list_invitations = || {
+        deadline.call(
+            client
+                .list_invitations()
+                .max_results(MAX_BATCH as i32)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        )
+    };
+    let find = |listed: Result<Vec<Invitation>, CallError>| {
+        let invitations = listed.map_err(|e| Reason::call("Security Hub ListInvitations", e))?;
+        crate::service::invitation_from(
+            invitations
+                .iter()
+                .map(|i| (i.account_id(), i.invitation_id())),
+            administrator,
+            Service::SecurityHub,
+            region,
+        )
+    };
+    // The two reads go together: one call's latency off each member's chain.
+    let (hub, listed) = futures::join!(
+        deadline.call(client.describe_hub().send()),
+        list_invitations()
+    );
+    let (enabled, invitation) = match hub {
+        Ok(_) => (false, find(listed)?),
         Err(e) if e.is(NOT_ENABLED) => {
             let enable = client
                 .enable_security_hub()
                 .enable_default_standards(standards)
                 .send();
-            match deadline.call(enable).await {
+            let enabled = match deadline.call(enable).await {
                 Ok(_) => {
                     info!(
                         region,
@@ -52,30 +81,18 @@ pub(crate) async fn accept(
                 // Enabled in the meantime: what was wanted, and not by us.
                 Err(e) if e.is("ResourceConflictException") => false,
                 Err(e) => return Err(Reason::call("Security Hub EnableSecurityHub", e)),
-            }
+            };
+            // AWS does not say what `ListInvitations` answers in an account without Security
+            // Hub: when the first read did not find the invitation, it is read again now that
+            // Security Hub is on, which is right whichever it answers.
+            let invitation = match find(listed) {
+                Ok(invitation) => invitation,
+                Err(_) => find(list_invitations().await)?,
+            };
+            (enabled, invitation)
         }
         Err(e) => return Err(Reason::call("Security Hub DescribeHub", e)),
     };
-    let invitations: Vec<_> = deadline
-        .call(
-            client
-                .list_invitations()
-                .max_results(MAX_BATCH as i32)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect(),
-        )
-        .await
-        .map_err(|e| Reason::call("Security Hub ListInvitations", e))?;
-    let invitation = crate::service::invitation_from(
-        invitations
-            .iter()
-            .map(|i| (i.account_id(), i.invitation_id())),
-        administrator,
-        Service::SecurityHub,
-        region,
-    )?;
     deadline
         .call(
             client
