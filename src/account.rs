@@ -5,15 +5,18 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::shared::Shared;
+
 /// An AWS account id: exactly 12 ASCII digits.
+/// Its text is [`Shared`]: every row of the account points at one copy.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
-pub struct AccountId(String);
+pub struct AccountId(Shared);
 
 impl AccountId {
     pub fn parse(value: &str) -> Option<AccountId> {
         (value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| AccountId(value.to_owned()))
+            .then(|| AccountId(Shared::from(value)))
     }
 
     /// The account of an ARN such as `arn:aws:lambda:us-east-1:123456789012:function:name`.
@@ -27,6 +30,11 @@ impl AccountId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The id's text, shared: a pointer, not a copy.
+    pub fn shared(&self) -> Shared {
+        self.0.clone()
     }
 }
 

@@ -37,6 +37,7 @@ pub mod request;
 pub mod response;
 pub mod sdk;
 pub mod service;
+pub mod shared;
 pub mod text;
 
 pub use config::Config;

@@ -18,6 +18,7 @@ use crate::account::{AccountId, Email};
 use crate::limits::Deadline;
 use crate::outcome::{AccountOutcome, Inactive, Outcome, Reason, Step};
 use crate::request::Target;
+use crate::shared::Shared;
 use crate::text::{printable, redact_emails};
 
 /// An account ready for GuardDuty: its id and its email.
@@ -26,7 +27,7 @@ pub struct MemberAccount {
     pub id: AccountId,
     pub email: Email,
     /// The name Organizations gives the account, when it was looked up.
-    pub name: Option<String>,
+    pub name: Option<Shared>,
 }
 
 /// Organizations allows only a few requests a second; more in flight only earns throttling.
@@ -74,11 +75,11 @@ async fn describe(
         .await
         .map_err(|e| {
             warn!(account_id = %id, error = %redact_emails(&e.to_string()), "DescribeAccount failed");
-            AccountOutcome::unprocessed(id.as_str(), Step::Lookup, Reason::Lookup(e))
+            AccountOutcome::unprocessed(id.shared(), Step::Lookup, Reason::Lookup(e))
         })?;
     let account = output.account();
     let email = account.and_then(|a| a.email()).and_then(Email::parse);
-    let name = account.and_then(|a| a.name()).map(str::to_owned);
+    let name = account.and_then(|a| a.name()).map(Shared::from);
     match email {
         Some(email) => {
             info!(account_id = %id, "email found in Organizations");
@@ -157,8 +158,8 @@ impl Listing {
                 .map_or("(no id)".to_owned(), |id| printable(id, 60));
             warn!(id = %given, "ListAccounts gave an account without a usable id");
             self.unusable.push(AccountOutcome {
-                account_id: given,
-                account_name: account.name().map(str::to_owned),
+                account_id: given.into(),
+                account_name: account.name().map(Shared::from),
                 outcome: Outcome::Unprocessed {
                     step: Step::Lookup,
                     result: Box::new(Reason::NoAccountId),
@@ -181,11 +182,11 @@ impl Listing {
             });
             return;
         }
-        let name = account.name().map(str::to_owned);
+        let name = account.name().map(Shared::from);
         match account.email().and_then(Email::parse) {
             Some(email) => self.active.push(MemberAccount { id, email, name }),
             None => self.unusable.push(AccountOutcome {
-                account_id: id.to_string(),
+                account_id: id.shared(),
                 account_name: name,
                 outcome: Outcome::Unprocessed {
                     step: Step::Lookup,

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 use crate::aws_error::CallError;
+use crate::shared::Shared;
 
 /// Which service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -75,7 +76,7 @@ pub enum MemberStatus {
     EmailVerificationFailed,
     AccountSuspended,
     /// A status this version does not know, verbatim.
-    Other(String),
+    Other(Shared),
 }
 
 impl MemberStatus {
@@ -97,7 +98,7 @@ impl MemberStatus {
         MemberStatus::KNOWN
             .into_iter()
             .find(|known| known.as_str().eq_ignore_ascii_case(given))
-            .unwrap_or_else(|| MemberStatus::Other(given.to_owned()))
+            .unwrap_or_else(|| MemberStatus::Other(Shared::from(given)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -454,17 +455,17 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountOutcome {
     /// The account id as given (it may be invalid at the validate step).
-    pub account_id: String,
+    pub account_id: Shared,
     /// The account's name in Organizations, where it was looked up. The account's owner chooses
     /// it: untrusted text.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_name: Option<String>,
+    pub account_name: Option<Shared>,
     #[serde(flatten)]
     pub outcome: Outcome,
 }
 
 impl AccountOutcome {
-    pub fn unprocessed(account_id: impl Into<String>, step: Step, result: Reason) -> Self {
+    pub fn unprocessed(account_id: impl Into<Shared>, step: Step, result: Reason) -> Self {
         AccountOutcome {
             account_id: account_id.into(),
             account_name: None,

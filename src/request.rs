@@ -117,7 +117,7 @@ mod tests {
                 Outcome::Unprocessed {
                     step: Step::Validate,
                     result,
-                } => (r.account_id.clone(), result.to_string()),
+                } => (r.account_id.to_string(), result.to_string()),
                 other => panic!("unexpected {other:?}"),
             })
             .collect()

@@ -195,7 +195,7 @@ fn group<'a>(
                 continue;
             }
             used += cost;
-            groups[i].accounts.push(id.clone());
+            groups[i].accounts.push(id.to_string());
             continue;
         }
         let Some(new) = new_group(row) else {
@@ -233,7 +233,7 @@ fn new_group(row: &Row<'_>) -> Option<AttentionGroup> {
         status: row.status().map(str::to_owned),
         result: row.result().map(|r| r.into_owned()),
         action: row.action(),
-        accounts: vec![row.account.account_id.clone()],
+        accounts: vec![row.account.account_id.to_string()],
     })
 }
 
@@ -270,7 +270,7 @@ mod tests {
                     problem: None,
                     accounts: (0..accounts)
                         .map(|a| AccountOutcome {
-                            account_id: format!("{:012}", 200_000_000_000usize + a),
+                            account_id: format!("{:012}", 200_000_000_000usize + a).into(),
                             account_name: Some("a name".into()),
                             outcome: every(a, r),
                         })

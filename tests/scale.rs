@@ -28,15 +28,18 @@ const LOG_EVENT_LIMIT: usize = 256 * 1024;
 /// under 3 MB, well under Lambda's 6 MB.
 const RESPONSE_BYTES_PER_ROW: f64 = 3_000_000.0 / 85_000.0;
 
-/// Every invitation fails, so every row needs attention.
+/// Every invitation fails, so every row needs attention: with a server error in one region and
+/// throttling in the other, so that an account's two rows differ and the table keeps a record
+/// for each.
 async fn failing_world() -> World {
     let world = World::start().await;
-    for region in REGIONS {
-        world.standin.inject(Fault::always(
-            Operation::InviteMembers,
-            region,
-            FaultKind::ServerError,
-        ));
+    for (region, fault) in REGIONS
+        .into_iter()
+        .zip([FaultKind::ServerError, FaultKind::Throttle])
+    {
+        world
+            .standin
+            .inject(Fault::always(Operation::InviteMembers, region, fault));
     }
     world
 }
@@ -163,9 +166,9 @@ async fn an_unsent_report_is_logged_whole_in_numbered_records_under_256_kb() {
         );
         report.push_str(fields["report"].as_str().expect("the part's text"));
     }
-    // The complete table, as CSV: account, name, service, region, outcome, …
+    // The complete table, as CSV: account, name, service, regions, outcome, …
     assert!(
-        report.starts_with("account,name,service,region,outcome,status,step,result,action\r\n")
+        report.starts_with("account,name,service,regions,outcome,status,step,result,action\r\n")
     );
     let rows_logged: BTreeSet<(String, String)> = report
         .lines()

@@ -82,7 +82,7 @@ mod tests {
     #[test]
     fn the_management_account_s_unprocessed_rows_get_its_own_advice() {
         let row = |id: &str, outcome: Outcome| AccountOutcome {
-            account_id: id.to_owned(),
+            account_id: id.into(),
             account_name: None,
             outcome,
         };

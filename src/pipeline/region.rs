@@ -107,54 +107,61 @@ pub async fn onboard(
     };
     // Each batch goes check → create → invite on its own; up to `concurrency` at once. Boxed:
     // the batch's future is deep, and the boxes keep the region's within the layout limit.
-    let results: Vec<Result<Done, Unusable>> = stream::iter(accounts.chunks(MAX_BATCH))
-        .map(|batch| Box::pin(batches.run(batch)))
-        .buffered(concurrency.max(1))
-        .collect()
-        .await;
-    if let Some(Err(first)) = results.first()
-        && results.iter().all(Result::is_err)
-    {
-        // Every batch was refused at its first call: the region, not the accounts.
-        unusable(&mut outcome, first.clone());
-        return outcome;
-    }
-    let mut outcomes: HashMap<String, Outcome> = HashMap::with_capacity(accounts.len());
+    // Each batch's outcomes become rows as it finishes (in order), so that a large run holds
+    // its rows and the batches in flight, never a second copy of every outcome.
+    let batches = &batches;
+    let mut done = stream::iter(accounts.chunks(MAX_BATCH))
+        .map(|batch| async move { (batch, Box::pin(batches.run(batch)).await) })
+        .buffered(concurrency.max(1));
+    let mut rows = Vec::with_capacity(accounts.len());
     let mut strays = Vec::new();
-    for (batch, result) in accounts.chunks(MAX_BATCH).zip(results) {
+    let mut first_refusal = None;
+    let mut any_done = false;
+    while let Some((batch, result)) = done.next().await {
+        let row = |a: &MemberAccount, outcome: Outcome| AccountOutcome {
+            account_id: a.id.shared(),
+            account_name: a.name.clone(),
+            outcome,
+        };
         match result {
-            Ok(done) => {
-                outcomes.extend(done.outcomes);
-                strays.extend(done.strays);
+            Ok(mut finished) => {
+                any_done = true;
+                rows.extend(batch.iter().map(|a| {
+                    let outcome = finished
+                        .outcomes
+                        .remove(a.id.as_str())
+                        // Shown if a path through the steps ever forgot an account: reported,
+                        // not dropped.
+                        .unwrap_or(Outcome::Unprocessed {
+                            step: Step::Check,
+                            result: Box::new(Reason::Lost),
+                        });
+                    row(a, outcome)
+                }));
+                strays.extend(finished.strays);
             }
             // Refused in a region where other batches went through: rows, as any failure.
             Err(problem) => {
-                for account in batch {
-                    outcomes.insert(
-                        account.id.to_string(),
+                rows.extend(batch.iter().map(|a| {
+                    row(
+                        a,
                         Outcome::Unprocessed {
                             step: problem.step,
                             result: Box::new(problem.reason.clone()),
                         },
-                    );
-                }
+                    )
+                }));
+                first_refusal.get_or_insert(problem);
             }
         }
     }
-    outcome.accounts = accounts
-        .iter()
-        .map(|a| AccountOutcome {
-            account_id: a.id.to_string(),
-            account_name: a.name.clone(),
-            outcome: outcomes
-                .remove(a.id.as_str())
-                // Shown if a path through the steps ever forgot an account: reported, not dropped.
-                .unwrap_or(Outcome::Unprocessed {
-                    step: Step::Check,
-                    result: Box::new(Reason::Lost),
-                }),
-        })
-        .collect();
+    drop(done);
+    if let (false, Some(first)) = (any_done, first_refusal) {
+        // Every batch was refused at its first call: the region, not the accounts.
+        unusable(&mut outcome, first);
+        return outcome;
+    }
+    outcome.accounts = rows;
     outcome.accounts.extend(strays);
     outcome
 }

@@ -1,7 +1,8 @@
-//! The complete table, as a CSV attachment: one row per account, service and region (and one
-//! per service-region that could not be used), with the outcome, status, step, result verbatim
-//! and the suggested action, account by account. A large table is gzip-compressed, so the email
-//! stays small.
+//! The complete table, as a CSV attachment: every account's outcome in every service and
+//! region (and a record per service-region that could not be used), with the outcome, status,
+//! step, result verbatim and the suggested action, account by account. The regions where an
+//! account's outcome in a service is the same in every column share one record, whose `regions`
+//! names them (space-separated). A large table is gzip-compressed, so the email stays small.
 //!
 //! Values are quoted as RFC 4180 says, and nothing in a value can start a formula in any
 //! spreadsheet, whatever separator it splits on: account names are chosen by the accounts'
@@ -10,6 +11,7 @@
 //! there, and some split on tabs), with only spaces between, is prefixed with `'`, which makes
 //! that cell text.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write as _;
 
@@ -22,7 +24,7 @@ use crate::service;
 
 /// The columns, in order.
 pub const HEADER: [&str; 9] = [
-    "account", "name", "service", "region", "outcome", "status", "step", "result", "action",
+    "account", "name", "service", "regions", "outcome", "status", "step", "result", "action",
 ];
 
 /// Past this many bytes the CSV is sent gzip-compressed.
@@ -101,8 +103,12 @@ fn write_table(table: &Table<'_>, emit: &mut dyn FnMut(&str)) {
             emit(&line);
         }
     }
-    // Account by account: an account's rows share most of their text, which is what lets a
-    // large table compress to a few bytes a row.
+    // Account by account, and within an account, one record per service and outcome: the
+    // regions where every column but the region is the same share a record, which names them
+    // all (space-separated, in the run's order). A sweep of a large organisation is mostly the
+    // same outcome in every region, so its table has a record or two per account rather than
+    // one per region (50,000 accounts in 17 regions with both services: 100,000 records, not
+    // 1.7 million), and what is left compresses to a few bytes a record.
     let mut order: Vec<&str> = Vec::new();
     let mut by_account: HashMap<&str, Vec<Row<'_>>> = HashMap::new();
     for row in table.iter().copied() {
@@ -115,25 +121,47 @@ fn write_table(table: &Table<'_>, emit: &mut dyn FnMut(&str)) {
             })
             .push(row);
     }
-    for row in order
-        .iter()
-        .flat_map(|id| by_account.remove(id).unwrap_or_default())
-    {
-        record(
-            &mut line,
-            &[
-                &row.account.account_id,
-                row.account.account_name.as_deref().unwrap_or(""),
-                row.service().map_or("", |s| s.name()),
-                row.region(),
-                &outcome(&row),
-                row.status().unwrap_or(""),
-                row.step().unwrap_or(""),
-                &row.result().unwrap_or_default(),
-                row.action().unwrap_or(""),
-            ],
-        );
-        emit(&line);
+    for id in order {
+        let rows = by_account.remove(id).unwrap_or_default();
+        // The account's records, in the order of their first row: the values but the region,
+        // and the regions.
+        let mut records: Vec<([Cow<'_, str>; 8], Vec<&str>)> = Vec::new();
+        for row in rows {
+            let values = [
+                Cow::Borrowed(row.account.account_id.as_str()),
+                Cow::Borrowed(row.account.account_name.as_deref().unwrap_or("")),
+                Cow::Borrowed(row.service().map_or("", |s| s.name())),
+                Cow::Owned(outcome(&row)),
+                Cow::Borrowed(row.status().unwrap_or("")),
+                Cow::Borrowed(row.step().unwrap_or("")),
+                row.result().unwrap_or_default(),
+                Cow::Borrowed(row.action().unwrap_or("")),
+            ];
+            match records.iter_mut().find(|(same, _)| *same == values) {
+                Some((_, regions)) => regions.push(row.region()),
+                None => records.push((values, vec![row.region()])),
+            }
+        }
+        for (values, regions) in records {
+            let regions = regions.join(" ");
+            let [
+                account,
+                name,
+                service,
+                outcome,
+                status,
+                step,
+                result,
+                action,
+            ] = &values;
+            record(
+                &mut line,
+                &[
+                    account, name, service, &regions, outcome, status, step, result, action,
+                ],
+            );
+            emit(&line);
+        }
     }
 }
 
