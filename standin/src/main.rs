@@ -31,8 +31,14 @@ use standin::{Settings, Standin};
 const USAGE: &str = "usage: standin [--port N] [--admin-account 12-DIGIT-ID] [--detector REGION=DETECTOR_ID]... [--latency-ms N]
                [--security-hub REGION]... [--region-status REGION=STATUS]... [--sts-endpoint URL]
                [--member SERVICE:REGION:ACCOUNT:STATUS]... [--rate-limit N]
-               [--organization-accounts N] [--serve-sts]
+               [--organization-accounts N] [--serve-sts] [--delegated-administrator]
+               [--security-hub-member-limit N]
   --security-hub REGION         the administrator's Security Hub is enabled in REGION (repeatable)
+  --delegated-administrator     with --organization-accounts: the administrator is the organisation's
+                                delegated administrator for GuardDuty in every --detector region and
+                                for Security Hub in every --security-hub region
+  --security-hub-member-limit N the administrator's Security Hub member quota per region (past it,
+                                CreateMembers answers 429 LimitExceededException)
   --region-status REGION=STATUS ListRegions answers STATUS for REGION: ENABLED, ENABLED_BY_DEFAULT,
                                 DISABLED, ENABLING or DISABLING (repeatable); DISABLED refuses calls there
   --sts-endpoint URL            ask moto's STS at URL (http://HOST:PORT) who unknown access keys belong to
@@ -78,6 +84,10 @@ struct Args {
     organization_accounts: Option<u32>,
     /// Whether STS `AssumeRole` is served.
     serve_sts: bool,
+    /// Whether the administrator is the organisation's delegated administrator.
+    delegated: bool,
+    /// The administrator's Security Hub member quota per region.
+    security_hub_member_limit: Option<usize>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -90,6 +100,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut rate_limit = None;
     let mut organization_accounts = None;
     let mut serve_sts = false;
+    let mut delegated = false;
+    let mut security_hub_member_limit = None;
     let mut settings = Settings {
         admin_account: "123456789012".to_owned(),
         detectors: BTreeMap::new(),
@@ -186,6 +198,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 organization_accounts = Some(n);
             }
             "--serve-sts" => serve_sts = true,
+            "--delegated-administrator" => delegated = true,
+            "--security-hub-member-limit" => {
+                let v = value()?;
+                security_hub_member_limit = Some(v.parse::<usize>().map_err(|_| {
+                    format!("--security-hub-member-limit {v:?} is not a number of members")
+                })?);
+            }
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -201,6 +220,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         rate_limit,
         organization_accounts,
         serve_sts,
+        delegated,
+        security_hub_member_limit,
     })
 }
 
@@ -217,6 +238,8 @@ async fn main() -> ExitCode {
         rate_limit,
         organization_accounts,
         serve_sts,
+        delegated,
+        security_hub_member_limit,
     } = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(message) => {
@@ -224,6 +247,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let detector_regions: Vec<String> = settings.detectors.keys().cloned().collect();
     let standin = match Standin::start_on(settings, port).await {
         Ok(standin) => standin,
         Err(e) => {
@@ -248,6 +272,22 @@ async fn main() -> ExitCode {
     }
     if serve_sts {
         standin.serve_sts();
+    }
+    if delegated {
+        let Some(accounts) = organization_accounts else {
+            eprintln!("standin: --delegated-administrator needs --organization-accounts");
+            return ExitCode::from(2);
+        };
+        let ids: Vec<String> = (0..accounts)
+            .map(standin::organization_account_id)
+            .collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let detectors: Vec<&str> = detector_regions.iter().map(String::as_str).collect();
+        standin.delegate(&detectors, &ids);
+        standin.delegate_security_hub(&hubs, &ids);
+    }
+    if let Some(limit) = security_hub_member_limit {
+        standin.limit_security_hub_members(limit);
     }
     for (service, region, account, status) in &members {
         let email = format!("member-{account}@example.com");
@@ -323,6 +363,28 @@ mod tests {
             parse(&["--rate-limit"])
                 .unwrap_err()
                 .contains("needs a value")
+        );
+    }
+
+    #[test]
+    fn the_delegated_administrator_and_the_security_hub_quota_are_options() {
+        let args = parse(&[
+            "--organization-accounts",
+            "3",
+            "--delegated-administrator",
+            "--security-hub-member-limit",
+            "2",
+        ])
+        .unwrap();
+        assert!(args.delegated);
+        assert_eq!(args.security_hub_member_limit, Some(2));
+        let plain = parse(&[]).unwrap();
+        assert!(!plain.delegated);
+        assert_eq!(plain.security_hub_member_limit, None);
+        assert!(
+            parse(&["--security-hub-member-limit", "ten"])
+                .unwrap_err()
+                .contains("is not a number of members")
         );
     }
 
