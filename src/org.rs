@@ -162,7 +162,7 @@ impl Listing {
                 account_name: account.name().map(Shared::from),
                 outcome: Outcome::Unprocessed {
                     step: Step::Lookup,
-                    result: Box::new(Reason::NoAccountId),
+                    result: std::sync::Arc::new(Reason::NoAccountId),
                 },
             });
             return;
@@ -190,7 +190,7 @@ impl Listing {
                 account_name: name,
                 outcome: Outcome::Unprocessed {
                     step: Step::Lookup,
-                    result: Box::new(Reason::NoEmail {
+                    result: std::sync::Arc::new(Reason::NoEmail {
                         operation: "ListAccounts",
                     }),
                 },

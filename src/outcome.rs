@@ -3,7 +3,9 @@
 //! processed. Every AWS answer arrives here already parsed; the texts people read are rendered
 //! from these types ([`fmt::Display`]) and never parsed again.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use serde::{Serialize, Serializer};
 
@@ -428,7 +430,7 @@ pub enum Outcome {
     /// Not processed: the step, and why (the service's result or error verbatim, rendered).
     /// Boxed: a reason is larger than any other outcome, and most rows are not unprocessed, so
     /// a large run's rows stay the size of a status.
-    Unprocessed { step: Step, result: Box<Reason> },
+    Unprocessed { step: Step, result: Arc<Reason> },
 }
 
 impl Outcome {
@@ -471,9 +473,28 @@ impl AccountOutcome {
             account_name: None,
             outcome: Outcome::Unprocessed {
                 step,
-                result: Box::new(result),
+                result: Arc::new(result),
             },
         }
+    }
+}
+
+/// Reasons, each distinct one stored once: a failure that refuses many accounts (a quota, a
+/// call that failed for a whole batch) gives every row the same text, and a sweep of a large
+/// organisation can have hundreds of thousands of such rows. Rows hold a pointer to the one copy.
+#[derive(Debug, Default)]
+pub struct Reasons(Mutex<HashMap<Reason, Arc<Reason>>>);
+
+impl Reasons {
+    /// The shared copy of `reason`: the one already held when an equal reason was shared before.
+    pub fn share(&self, reason: Reason) -> Arc<Reason> {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(shared) = held.get(&reason) {
+            return shared.clone();
+        }
+        let shared = Arc::new(reason.clone());
+        held.insert(reason, shared.clone());
+        shared
     }
 }
 
@@ -679,5 +700,18 @@ mod tests {
         let new = MemberStatus::parse("PendingSomething");
         assert_eq!(new, MemberStatus::Other("PendingSomething".into()));
         assert_eq!(serde_json::to_string(&new).unwrap(), "\"PendingSomething\"");
+    }
+
+    #[test]
+    fn a_row_is_small() {
+        // A sweep of 50,000 accounts in 17 regions with both services holds 1.7 million rows:
+        // each byte of a row is 1.7 MB of the function's memory.
+        eprintln!(
+            "row {} bytes, outcome {}, status {}",
+            std::mem::size_of::<AccountOutcome>(),
+            std::mem::size_of::<Outcome>(),
+            std::mem::size_of::<MemberStatus>()
+        );
+        assert!(std::mem::size_of::<AccountOutcome>() <= 40);
     }
 }

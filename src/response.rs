@@ -294,7 +294,7 @@ mod tests {
             (1, 1) => Outcome::EnabledByOrganization,
             _ => Outcome::Unprocessed {
                 step: Step::Invite,
-                result: Box::new(Reason::call(
+                result: std::sync::Arc::new(Reason::call(
                     "InviteMembers",
                     CallError::Failed(AwsError::service(
                         "ThrottlingException",
@@ -335,7 +335,7 @@ mod tests {
         let hung = Response::of(
             summary(5_000, 17, |_, _| Outcome::Unprocessed {
                 step: Step::Check,
-                result: Box::new(Reason::call("GetMembers", CallError::CutOff)),
+                result: std::sync::Arc::new(Reason::call("GetMembers", CallError::CutOff)),
             }),
             Delivery::skipped("test"),
         );
@@ -347,7 +347,7 @@ mod tests {
         let unique = Response::of(
             summary(5_000, 17, |a, r| Outcome::Unprocessed {
                 step: Step::Create,
-                result: Box::new(
+                result: std::sync::Arc::new(
                     format!(
                         "a result of {a} in {r} that is long enough to add up: {}",
                         "x".repeat(100)

@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
-/// An immutable string, cloned by reference count.
+/// An immutable string, cloned by reference count. A thin pointer (8 bytes, where `Arc<str>`
+/// takes 16): a row holds two, and a sweep has 1.7 million rows.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Shared(Arc<str>);
+pub struct Shared(Arc<Box<str>>);
 
 impl Shared {
     pub fn as_str(&self) -> &str {
@@ -43,49 +44,49 @@ impl AsRef<str> for Shared {
 
 impl From<&str> for Shared {
     fn from(value: &str) -> Shared {
-        Shared(Arc::from(value))
+        Shared(Arc::new(Box::from(value)))
     }
 }
 
 impl From<String> for Shared {
     fn from(value: String) -> Shared {
-        Shared(Arc::from(value))
+        Shared(Arc::new(value.into_boxed_str()))
     }
 }
 
 impl From<&String> for Shared {
     fn from(value: &String) -> Shared {
-        Shared(Arc::from(value.as_str()))
+        Shared::from(value.as_str())
     }
 }
 
 impl PartialEq<str> for Shared {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Shared {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.as_str() == *other
     }
 }
 
 impl fmt::Display for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl Serialize for Shared {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -104,6 +105,6 @@ mod tests {
             serde_json::to_string(&row).expect("serialises"),
             "\"123456789012\""
         );
-        assert_eq!(std::mem::size_of::<Option<Shared>>(), 16);
+        assert_eq!(std::mem::size_of::<Option<Shared>>(), 8);
     }
 }

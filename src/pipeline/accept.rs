@@ -6,6 +6,7 @@
 //! fails the run.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use futures::future::join_all;
 use futures::stream::{self, StreamExt};
@@ -129,7 +130,7 @@ pub async fn accept_all(
                 warn!(account_id = %row.account_id, service, region = %regions[r].region, error = %redact_emails(&reason.to_string()), "invitation not accepted");
                 row.outcome = Outcome::Unprocessed {
                     step: Step::Accept,
-                    result: Box::new(Reason::NotAccepted(Box::new(reason))),
+                    result: Arc::new(Reason::NotAccepted(Box::new(reason))),
                 };
             }
         }

@@ -6,6 +6,8 @@
 pub mod accept;
 pub mod region;
 
+use std::sync::Arc;
+
 use futures::future::join_all;
 
 use crate::limits::Deadline;
@@ -67,7 +69,7 @@ pub fn mark_management(regions: &mut [RegionOutcome], management: &str) {
             result,
         } = &mut row.outcome
         {
-            result.wrap(Reason::ManagementAccount, |r| {
+            Arc::make_mut(result).wrap(Reason::ManagementAccount, |r| {
                 matches!(r, Reason::ManagementAccount(_))
             });
         }
@@ -88,7 +90,7 @@ mod tests {
         };
         let refused = || Outcome::Unprocessed {
             step: Step::Create,
-            result: Box::new(Reason::from("refused")),
+            result: std::sync::Arc::new(Reason::from("refused")),
         };
         let mut regions = vec![RegionOutcome {
             service: Service::SecurityHub,

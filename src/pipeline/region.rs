@@ -14,7 +14,7 @@
 //! A dry run stops after the reads and says, per account, what would be done and why.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use futures::stream::{self, StreamExt};
 use tracing::{debug, info, warn};
@@ -25,10 +25,10 @@ use crate::config::Region;
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
 use crate::outcome::{
-    AccountOutcome, Administration, MemberStatus, Outcome, Plan, Reason, RegionOutcome,
+    AccountOutcome, Administration, MemberStatus, Outcome, Plan, Reason, Reasons, RegionOutcome,
     RegionProblem, Step,
 };
-use crate::service::{MAX_BATCH, MemberService, Refusal, Unusable, batches};
+use crate::service::{MAX_BATCH, MemberService, Refusal, Statuses, Unusable, batches, status_of};
 use crate::text::redact_emails;
 
 /// Onboards `accounts` with one service in one region; every account's outcome, in the order
@@ -104,6 +104,7 @@ pub async fn onboard(
         dry_run,
         accept,
         refused: OnceLock::new(),
+        reasons: Reasons::default(),
     };
     // Each batch goes check → create → invite on its own; up to `concurrency` at once. Boxed:
     // the batch's future is deep, and the boxes keep the region's within the layout limit.
@@ -134,7 +135,7 @@ pub async fn onboard(
                         // not dropped.
                         .unwrap_or(Outcome::Unprocessed {
                             step: Step::Check,
-                            result: Box::new(Reason::Lost),
+                            result: Arc::new(Reason::Lost),
                         });
                     row(a, outcome)
                 }));
@@ -142,12 +143,13 @@ pub async fn onboard(
             }
             // Refused in a region where other batches went through: rows, as any failure.
             Err(problem) => {
+                let reason = batches.reasons.share(problem.reason.clone());
                 rows.extend(batch.iter().map(|a| {
                     row(
                         a,
                         Outcome::Unprocessed {
                             step: problem.step,
-                            result: Box::new(problem.reason.clone()),
+                            result: reason.clone(),
                         },
                     )
                 }));
@@ -173,11 +175,13 @@ struct Batches<'a, 's> {
     deadline: Deadline,
     administration: Administration,
     /// A sweep's statuses of every member, read once for the region.
-    listed: Option<&'a HashMap<String, MemberStatus>>,
+    listed: Option<&'a Statuses>,
     dry_run: bool,
     accept: bool,
     /// Set by the first batch refused outright: the batches after it make no call.
     refused: OnceLock<Unusable>,
+    /// The region's reasons, each stored once for all its rows.
+    reasons: Reasons,
 }
 
 /// One batch's outcomes.
@@ -195,6 +199,7 @@ impl Batches<'_, '_> {
             service: self.service,
             region: self.region,
             deadline: self.deadline,
+            reasons: &self.reasons,
             outcomes: HashMap::new(),
             strays: Vec::new(),
         };
@@ -220,7 +225,7 @@ impl Batches<'_, '_> {
             if run.outcomes.contains_key(id) {
                 continue;
             }
-            match statuses.get(id) {
+            match status_of(statuses, id) {
                 Some(MemberStatus::Created) => to_invite.push(id),
                 Some(MemberStatus::Invited) if dry_run && accept => run.record(
                     id,
@@ -283,6 +288,7 @@ struct Run<'a, 's> {
     service: &'a MemberService<'s>,
     region: &'a Region,
     deadline: Deadline,
+    reasons: &'a Reasons,
     outcomes: HashMap<String, Outcome>,
     /// Per-account results for accounts the call did not carry: kept, not dropped.
     strays: Vec<AccountOutcome>,
@@ -324,12 +330,13 @@ impl Run<'_, '_> {
     }
 
     fn fail_all(&mut self, ids: &[&str], step: Step, reason: &Reason) {
+        let reason = self.reasons.share(reason.clone());
         for id in ids {
             self.record(
                 id,
                 Outcome::Unprocessed {
                     step,
-                    result: Box::new(reason.clone()),
+                    result: reason.clone(),
                 },
             );
         }
@@ -338,8 +345,8 @@ impl Run<'_, '_> {
     /// The status of each account that is already a member. Without knowing who is a member,
     /// creating or inviting could invite twice: a batch whose check failed stops. A region whose
     /// first call is refused outright is unusable.
-    async fn check(&mut self, ids: &[&str]) -> Result<HashMap<String, MemberStatus>, Unusable> {
-        let mut statuses = HashMap::new();
+    async fn check(&mut self, ids: &[&str]) -> Result<Statuses, Unusable> {
+        let mut statuses = Statuses::new();
         let mut answered = false;
         for batch in batches(ids) {
             match self.service.statuses(self.deadline, batch).await {
@@ -405,7 +412,9 @@ impl Run<'_, '_> {
                 result,
             }) = self.outcomes.get_mut(*id)
             {
-                result.wrap(Reason::MemberQuota, |r| matches!(r, Reason::MemberQuota(_)));
+                let mut wrapped = Reason::clone(result);
+                wrapped.wrap(Reason::MemberQuota, |r| matches!(r, Reason::MemberQuota(_)));
+                *result = self.reasons.share(wrapped);
             }
         }
     }
@@ -449,7 +458,7 @@ impl Run<'_, '_> {
                             id,
                             Outcome::Unprocessed {
                                 step: Step::Invite,
-                                result: Box::new(Reason::Result(result)),
+                                result: self.reasons.share(Reason::Result(result)),
                             },
                         );
                     }
@@ -470,7 +479,7 @@ impl Run<'_, '_> {
             let statuses = self.service.statuses(self.deadline, batch).await;
             for id in batch {
                 let read = match &statuses {
-                    Ok(found) => Ok(found.get(*id).cloned()),
+                    Ok(found) => Ok(status_of(found, id).cloned()),
                     Err(e) => Err(e.clone()),
                 };
                 reads.push((*id, read));
@@ -501,7 +510,7 @@ impl Run<'_, '_> {
                     id,
                     Outcome::Unprocessed {
                         step,
-                        result: Box::new(Reason::Result(result)),
+                        result: self.reasons.share(Reason::Result(result)),
                     },
                 ),
             }
@@ -527,7 +536,7 @@ impl Run<'_, '_> {
                     id,
                     Outcome::Unprocessed {
                         step,
-                        result: Box::new(Reason::Result(refusal.result)),
+                        result: self.reasons.share(Reason::Result(refusal.result)),
                     },
                 ),
                 None => settled.accepted.push(*id),

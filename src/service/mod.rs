@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use aws_config::SdkConfig;
 use aws_sdk_guardduty::config::Credentials;
 
+use crate::account::AccountNumber;
 use crate::advice;
 use crate::aws_error::CallError;
 use crate::config::{MemberSettings, Region};
@@ -29,6 +30,17 @@ use crate::outcome::{Administration, MemberStatus, Reason, Service, Step};
 /// The most accounts one member-API call takes (`CreateMembers`, `InviteMembers` and
 /// `GetMembers` take at most 50 account ids in both services' API references).
 pub const MAX_BATCH: usize = 50;
+
+/// Members' statuses by account: a batch's (`GetMembers`) or a whole region's (a sweep's
+/// `ListMembers`), keyed by [`AccountNumber`] so that a large organisation's lists stay small.
+/// The services' models give member account ids as 12 digits; a member listed with anything else
+/// is left out, and then treated as no member: `CreateMembers` answers for it.
+pub type Statuses = HashMap<AccountNumber, MemberStatus>;
+
+/// An account's status in `statuses`.
+pub fn status_of<'s>(statuses: &'s Statuses, id: &str) -> Option<&'s MemberStatus> {
+    AccountNumber::of(id).and_then(|n| statuses.get(&n))
+}
 
 /// Splits a list into API-sized batches.
 pub fn batches<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
@@ -191,7 +203,7 @@ impl MemberService<'_> {
         &self,
         deadline: Deadline,
         batch: &[&str],
-    ) -> Result<HashMap<String, MemberStatus>, CallError> {
+    ) -> Result<Statuses, CallError> {
         match self {
             MemberService::GuardDuty(gd) => gd.statuses(deadline, batch).await,
             MemberService::SecurityHub(sh) => sh.statuses(deadline, batch).await,
@@ -200,10 +212,7 @@ impl MemberService<'_> {
 
     /// Every member of the region with its status, whatever the relationship (`ListMembers`,
     /// every page).
-    pub async fn list_members(
-        &self,
-        deadline: Deadline,
-    ) -> Result<HashMap<String, MemberStatus>, CallError> {
+    pub async fn list_members(&self, deadline: Deadline) -> Result<Statuses, CallError> {
         match self {
             MemberService::GuardDuty(gd) => gd.list_members(deadline).await,
             MemberService::SecurityHub(sh) => sh.list_members(deadline).await,

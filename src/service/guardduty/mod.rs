@@ -15,8 +15,6 @@
 
 mod member;
 
-use std::collections::HashMap;
-
 use aws_config::SdkConfig;
 use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::config::Credentials;
@@ -25,7 +23,8 @@ use aws_sdk_guardduty::types::{AccountDetail, UnprocessedAccount};
 use tokio::sync::OnceCell;
 use tracing::{info, warn};
 
-use super::{Administrations, MAX_BATCH, Refusal, Settings, Unusable};
+use super::{Administrations, MAX_BATCH, Refusal, Settings, Statuses, Unusable};
+use crate::account::AccountNumber;
 use crate::advice;
 use crate::aws_error::CallError;
 use crate::config::{MemberSettings, Region};
@@ -236,7 +235,7 @@ impl Admin<'_> {
         &self,
         deadline: Deadline,
         batch: &[&str],
-    ) -> Result<HashMap<String, MemberStatus>, CallError> {
+    ) -> Result<Statuses, CallError> {
         let ids: Vec<String> = batch.iter().map(|id| (*id).to_owned()).collect();
         let output = self
             .paces
@@ -251,11 +250,8 @@ impl Admin<'_> {
         Ok(output.members().iter().filter_map(member_status).collect())
     }
 
-    pub(super) async fn list_members(
-        &self,
-        deadline: Deadline,
-    ) -> Result<HashMap<String, MemberStatus>, CallError> {
-        let mut members = HashMap::new();
+    pub(super) async fn list_members(&self, deadline: Deadline) -> Result<Statuses, CallError> {
+        let mut members = Statuses::new();
         self.paces
             .send_pages(
                 "ListMembers",
@@ -342,9 +338,9 @@ impl Admin<'_> {
     }
 }
 
-fn member_status(m: &aws_sdk_guardduty::types::Member) -> Option<(String, MemberStatus)> {
+fn member_status(m: &aws_sdk_guardduty::types::Member) -> Option<(AccountNumber, MemberStatus)> {
     Some((
-        m.account_id()?.to_owned(),
+        AccountNumber::of(m.account_id()?)?,
         MemberStatus::parse(m.relationship_status()?),
     ))
 }

@@ -24,8 +24,6 @@
 
 mod member;
 
-use std::collections::HashMap;
-
 use aws_config::SdkConfig;
 use aws_sdk_securityhub::Client;
 use aws_sdk_securityhub::config::Credentials;
@@ -34,7 +32,8 @@ use aws_sdk_securityhub::types::AccountDetails;
 use tokio::sync::OnceCell;
 use tracing::{info, warn};
 
-use super::{Administrations, MAX_BATCH, Refusal, Settings};
+use super::{Administrations, MAX_BATCH, Refusal, Settings, Statuses};
+use crate::account::AccountNumber;
 use crate::advice;
 use crate::aws_error::CallError;
 use crate::config::{MemberSettings, Region};
@@ -192,7 +191,7 @@ impl Admin<'_> {
         &self,
         deadline: Deadline,
         batch: &[&str],
-    ) -> Result<HashMap<String, MemberStatus>, CallError> {
+    ) -> Result<Statuses, CallError> {
         let ids: Vec<String> = batch.iter().map(|id| (*id).to_owned()).collect();
         let output = self
             .paces
@@ -206,11 +205,8 @@ impl Admin<'_> {
         Ok(output.members().iter().filter_map(member_status).collect())
     }
 
-    pub(super) async fn list_members(
-        &self,
-        deadline: Deadline,
-    ) -> Result<HashMap<String, MemberStatus>, CallError> {
-        let mut members = HashMap::new();
+    pub(super) async fn list_members(&self, deadline: Deadline) -> Result<Statuses, CallError> {
+        let mut members = Statuses::new();
         self.paces
             .send_pages(
                 "ListMembers",
@@ -292,9 +288,9 @@ impl Admin<'_> {
     }
 }
 
-fn member_status(m: &aws_sdk_securityhub::types::Member) -> Option<(String, MemberStatus)> {
+fn member_status(m: &aws_sdk_securityhub::types::Member) -> Option<(AccountNumber, MemberStatus)> {
     Some((
-        m.account_id()?.to_owned(),
+        AccountNumber::of(m.account_id()?)?,
         MemberStatus::parse(m.member_status()?),
     ))
 }
