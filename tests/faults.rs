@@ -420,7 +420,7 @@ async fn a_hung_endpoint_against_a_twenty_second_deadline_still_reports_in_time(
             row.outcome,
             Outcome::Unprocessed {
                 step: Step::Check,
-                result: Box::new(Reason::call("GetMembers", CallError::CutOff))
+                result: std::sync::Arc::new(Reason::call("GetMembers", CallError::CutOff))
             }
         );
     }
