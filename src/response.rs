@@ -198,7 +198,7 @@ fn group<'a>(
             groups[i].accounts.push(id.to_string());
             continue;
         }
-        let Some(new) = new_group(row) else {
+        let Some(new) = new_group(&row) else {
             continue;
         };
         let cost = serde_json::to_string(&new).map_or(budget, |s| s.len() + 1);

@@ -200,7 +200,7 @@ fn groups<'a>(
 ) -> Vec<Group<'a>> {
     let mut groups: Vec<Group<'a>> = Vec::new();
     let mut index: HashMap<Option<&'static str>, usize> = HashMap::new();
-    for row in table.iter().copied().filter(|r| pick(r)) {
+    for row in table.iter().filter(|r| pick(r)) {
         let key = key(&row);
         let i = *index.entry(key).or_insert_with(|| {
             groups.push(Group {
