@@ -445,9 +445,10 @@ def count_calls(state):
     }
 
 
-def run_function(procs, api, binary, name, env, events, timeout):
+def run_function(procs, api, binary, name, env, events, timeout, walls=None):
     """A fresh function process answers the events one after another. Returns the wall time
-    (first event handed out → last response posted), the peak RSS after them, and the responses."""
+    (first event handed out → last response posted), the peak RSS after them, and the responses;
+    `walls`, a list, receives each invocation's wall."""
     api.start()
     proc = procs.spawn([binary], name, env=lambda_env(api, env))
     api.set_pid(proc.pid)
@@ -461,6 +462,8 @@ def run_function(procs, api, binary, name, env, events, timeout):
         procs.stop(proc)
         api.start()
     responses = [json.loads(d.result) for d in done]
+    if walls is not None:
+        walls.extend(d.finished - d.handed_out for d in done)
     return done[-1].finished - done[0].handed_out, peak, responses
 
 
@@ -925,32 +928,39 @@ def part_organisation(ctx, table):
     try:
         env = {**scale_env(standin, ses.url, regions), "AWS_ENDPOINT_URL_ORGANIZATIONS": standin,
                "ENABLE_SECURITY_HUB": "true", "REPORT_WHEN": "always"}
-        wall, peak, responses = run_function(ctx.procs, ctx.api, ctx.function, "function-organisation", env,
-                                             [{"sweep": True}], ctx.timeout + 120)
+        # The first sweep finds no member; the second, the next day's, lists them all first.
+        walls = []
+        _, peak, responses = run_function(ctx.procs, ctx.api, ctx.function, "function-organisation", env,
+                                          [{"sweep": True}, {"sweep": True}], ctx.timeout + 120, walls)
         state = standin_state(standin)
     finally:
         ctx.procs.stop(standin_proc)
         ses.close()
     counts = responses[0]["counts"]
     calls = state["calls"]
-    table.add(f"{label}: wall, event out → response", secs(wall),
-              f"one invocation: template Timeout {ctx.timeout} s; {n(len(calls))} calls",
-              f"{wall / ctx.timeout:.2g}×", "≤ 1×", check(wall <= ctx.timeout))
-    table.add(f"{label}: peak RSS after the sweep", mib(peak), f"{ORGANISATION_RSS_TARGET_MIB} MiB",
+    for (which, wall), response in zip((("first sweep", walls[0]), ("second sweep", walls[1])), responses):
+        c = response["counts"]
+        table.add(f"{label}: {which}, wall, event out → response", secs(wall),
+                  f"one invocation: template Timeout {ctx.timeout} s; "
+                  f"{n(c['enabled_by_organization'])} enabled through the organisation, "
+                  f"{n(c['already_member'])} already members, {n(c['unprocessed'])} unprocessed",
+                  f"{wall / ctx.timeout:.2g}×", "≤ 1×", check(wall <= ctx.timeout))
+    table.add(f"{label}: peak RSS over both sweeps ({n(len(calls))} calls)", mib(peak),
+              f"{ORGANISATION_RSS_TARGET_MIB} MiB",
               f"{peak / 1024 / ORGANISATION_RSS_TARGET_MIB:.3f}×", f"≤ {ORGANISATION_RSS_TARGET_MIB} MiB",
               check(peak <= ORGANISATION_RSS_TARGET_MIB * 1024))
     enabled = counts["enabled_by_organization"]
     want_enabled = count * len(regions) + min(count, quota) * len(regions)
-    table.add(f"{label}: outcomes",
+    table.add(f"{label}: first sweep's outcomes",
               f"{n(enabled)} enabled through the organisation, {n(counts['unprocessed'])} unprocessed, "
               f"{n(counts['invited'])} invited",
               f"GuardDuty {n(count)} × {len(regions)} + Security Hub {n(min(count, quota))} × {len(regions)} "
               f"(its quota) = {n(want_enabled)}", times(enabled / want_enabled) if want_enabled else "–")
     size = max(ses.sizes, default=0)
     attached = ", ".join(f"{name} {n(b)} bytes" for name, b in ses.attachments) or "no attachment"
-    table.add(f"{label}: the report as SES receives it", f"{n(size)} bytes ({attached})",
+    table.add(f"{label}: the larger report as SES receives it ({len(ses.sizes)} sent)", f"{n(size)} bytes ({attached})",
               f"{n(EMAIL_TARGET_BYTES)} bytes", f"{size / EMAIL_TARGET_BYTES:.2f}×", "< 1 MB",
-              check(0 < size < EMAIL_TARGET_BYTES and len(ses.sizes) == 1))
+              check(0 < size < EMAIL_TARGET_BYTES and len(ses.sizes) == 2))
     # The stand-in's accounts are numbered one after another and named alike, which compresses
     # far better than a real organisation's scattered ids and names: the unit test
     # fifty_thousand_accounts_… (src/report/tests.rs) measures those.
@@ -958,8 +968,8 @@ def part_organisation(ctx, table):
                        "compress far better than a real organisation's; with scattered ids and distinct names "
                        "(src/report/tests.rs, fifty_thousand_accounts_in_seventeen_regions_and_two_services_fit_one_email) "
                        "the email is about 1.6 MB")
-    if not responses[0]["report"].get("sent"):
-        table.notes.append(f"{label}: the report was not sent")
+    if not all(r["report"].get("sent") for r in responses):
+        table.notes.append(f"{label}: a report was not sent")
 
 
 def aarch64(path):
