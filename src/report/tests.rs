@@ -329,28 +329,31 @@ fn a_dry_run_says_so_and_what_it_would_do() {
     assert_eq!(texts(&html, "p#attention").len(), 1, "nothing needs action");
 }
 
+/// The 17 regions of the large tests, in order.
+const REGIONS_17: [&str; 17] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ca-central-1",
+    "sa-east-1",
+];
+
 /// `accounts` accounts in 17 regions and 2 services: every one invited, except one region
 /// where every call was throttled and 50 accounts whose email failed verification.
 fn organisation(accounts: usize) -> Summary {
-    let regions = [
-        "us-east-1",
-        "us-east-2",
-        "us-west-1",
-        "us-west-2",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-        "eu-central-1",
-        "eu-north-1",
-        "ap-south-1",
-        "ap-northeast-1",
-        "ap-northeast-2",
-        "ap-northeast-3",
-        "ap-southeast-1",
-        "ap-southeast-2",
-        "ca-central-1",
-        "sa-east-1",
-    ];
+    let regions = REGIONS_17;
     let mut summary = Summary {
         trigger: "scheduled sweep".into(),
         event_id: Some("e".into()),
@@ -595,27 +598,7 @@ fn largest_organisation() -> Summary {
     let (accounts, quota) = (50_000, 10_000);
     let mut summary = organisation(0);
     summary.accounts = accounts;
-    let regions: Vec<String> = [
-        "us-east-1",
-        "us-east-2",
-        "us-west-1",
-        "us-west-2",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-        "eu-central-1",
-        "eu-north-1",
-        "ap-south-1",
-        "ap-northeast-1",
-        "ap-northeast-2",
-        "ap-northeast-3",
-        "ap-southeast-1",
-        "ap-southeast-2",
-        "ca-central-1",
-        "sa-east-1",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let regions = REGIONS_17;
     let ids: Vec<crate::shared::Shared> = (0..accounts).map(|a| scrambled(a).into()).collect();
     let names: Vec<crate::shared::Shared> = (0..accounts)
         .map(|a| {
@@ -637,7 +620,7 @@ fn largest_organisation() -> Summary {
         )),
     ))));
     for service in [Service::GuardDuty, Service::SecurityHub] {
-        for name in &regions {
+        for name in regions {
             let rows = (0..accounts)
                 .map(|a| AccountOutcome {
                     account_id: ids[a].clone(),
