@@ -537,22 +537,13 @@ fn list_members(state: &State, ctx: &Ctx) -> Result<Answer, Answer> {
         Some("false") | Some("FALSE") | Some("False") => false,
         Some(_) => return Err(bad_request(results::INVALID_INPUT.to_owned())),
     };
-    let items: Vec<(String, Value)> = state
-        .guardduty
-        .members
-        .get(ctx.region)
-        .map(|m| {
-            m.iter()
-                .filter(|(_, r)| !only_associated || r.member.relationship_status == "Enabled")
-                .map(|(id, r)| (id.clone(), member_json(state, ctx.region, r)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let (members, next) = wire::page(
+    let (members, next) = wire::page_of(
         "guardduty-members",
-        items,
+        state.guardduty.members.get(ctx.region),
         ctx.query.get("nextToken").map(String::as_str),
         max,
+        |r| !only_associated || r.member.relationship_status == "Enabled",
+        |r| member_json(state, ctx.region, r),
     )
     .map_err(|()| bad_request(results::INVALID_INPUT.to_owned()))?;
     let mut out = json!({ "members": members });

@@ -494,22 +494,13 @@ fn list_members(state: &State, ctx: &Ctx) -> Result<Answer, Answer> {
             )));
         }
     };
-    let items: Vec<(String, Value)> = state
-        .securityhub
-        .members
-        .get(ctx.region)
-        .map(|m| {
-            m.iter()
-                .filter(|(_, r)| !only_associated || r.member.relationship_status == "Enabled")
-                .map(|(id, r)| (id.clone(), member_json(state, r)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let (members, next) = wire::page(
+    let (members, next) = wire::page_of(
         "securityhub-members",
-        items,
+        state.securityhub.members.get(ctx.region),
         ctx.query.get("NextToken").map(String::as_str),
         max,
+        |r| !only_associated || r.member.relationship_status == "Enabled",
+        |r| member_json(state, r),
     )
     .map_err(|()| invalid_input(results::INVALID_NEXT_TOKEN.to_owned()))?;
     let mut out = json!({ "Members": members });

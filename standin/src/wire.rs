@@ -185,6 +185,39 @@ pub(crate) fn token_key(list: &str, token: &str) -> Option<String> {
 
 /// One page of `items` (sorted by key): the items after the token's key, at most `max`, and the
 /// token of the next page if more remain. `Err` for a token that is not one of `list`'s.
+/// One page of the entries of `map` that `keep` keeps, in key order, after the key `next_token`
+/// names (as [`page`] does): only the page's entries are handed to `show`, so a page of a long
+/// list (a sweep of an organisation of 50,000 members) costs the page, not the list.
+pub(crate) fn page_of<R, T>(
+    list: &str,
+    map: Option<&BTreeMap<String, R>>,
+    next_token: Option<&str>,
+    max: usize,
+    keep: impl Fn(&R) -> bool,
+    show: impl Fn(&R) -> T,
+) -> Result<(Vec<T>, Option<String>), ()> {
+    let after = match next_token.filter(|t| !t.is_empty()) {
+        Some(t) => Some(token_key(list, t).ok_or(())?),
+        None => None,
+    };
+    let Some(map) = map else {
+        return Ok((Vec::new(), None));
+    };
+    let range = match &after {
+        Some(a) => {
+            map.range::<String, _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
+        }
+        None => map.range::<String, _>(..),
+    };
+    let mut kept = range.filter(|(_, r)| keep(r));
+    let page: Vec<(&String, &R)> = kept.by_ref().take(max).collect();
+    let next = match (page.last(), kept.next()) {
+        (Some((last, _)), Some(_)) => Some(token(list, last)),
+        _ => None,
+    };
+    Ok((page.into_iter().map(|(_, r)| show(r)).collect(), next))
+}
+
 pub(crate) fn page<T>(
     list: &str,
     items: Vec<(String, T)>,
