@@ -4,7 +4,6 @@
 //! would hold copies of the same id and name. A `Shared` is made once per account (and per
 //! distinct status text) and cloned as a pointer.
 
-use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -30,18 +29,6 @@ impl Deref for Shared {
     }
 }
 
-impl Borrow<str> for Shared {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for Shared {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
 impl From<&str> for Shared {
     fn from(value: &str) -> Shared {
         Shared(Arc::new(Box::from(value)))
@@ -51,12 +38,6 @@ impl From<&str> for Shared {
 impl From<String> for Shared {
     fn from(value: String) -> Shared {
         Shared(Arc::new(value.into_boxed_str()))
-    }
-}
-
-impl From<&String> for Shared {
-    fn from(value: &String) -> Shared {
-        Shared::from(value.as_str())
     }
 }
 
