@@ -139,6 +139,8 @@ def parameter_sets(source: dict) -> list[tuple[str, str, dict]]:
         ("region-list", "eu-west-1", {"Regions": "us-east-1,eu-west-1"}),
         ("alarm-email", "us-east-1", {"AlarmEmail": "security-alarms@example.com"}),
         ("no-report", "us-east-1", {"ReportWhen": "never"}),
+        ("no-coverage-alarm", "us-east-1", {"EnableCoverageAlarm": "false"}),
+        ("metrics-namespace", "us-east-1", {"MetricsNamespace": "Security/Onboarding"}),
         # The shortest window the template accepts.
         ("shortest-window", "us-east-1", {"BatchingWindowSeconds": str(window.get("MinValue", 0))}),
         ("management-account", "us-east-1", {"ManagementAccountId": "210987654321"}),
@@ -777,6 +779,21 @@ def check_alarms(stack: Stack, logicals: list[str]) -> None:
             if dimension["Value"] not in known.get(key, set()):
                 stack.problem(f"{logical}'s dimension {key[0]} {key[1]}={dimension['Value']} names no resource of the stack")
             alarmed.add((props.get("Namespace"), props.get("MetricName"), dimension["Value"]))
+        # A metric-math alarm (the coverage alarm): its metrics are the function's, in the
+        # namespace the function is given.
+        for query in props.get("Metrics", []):
+            metric = (query.get("MetricStat") or {}).get("Metric")
+            if metric is None:
+                continue
+            if metric.get("Namespace") != stack.values["MetricsNamespace"]:
+                stack.problem(f"{logical} reads {metric.get('Namespace')}, not MetricsNamespace={stack.values['MetricsNamespace']!r}")
+            alarmed.add((metric.get("Namespace"), metric.get("MetricName"), None))
+    coverage = stack.values["EnableCoverageAlarm"] == "true" and stack.values["MetricsNamespace"] != "none"
+    covered = {name for namespace, name, _ in alarmed if namespace == stack.values["MetricsNamespace"]}
+    if coverage and not {"Unprocessed", "NeedsAction"} <= covered:
+        stack.problem(f"no coverage alarm on the run's Unprocessed and NeedsAction metrics (read: {sorted(covered)})")
+    if not coverage and covered:
+        stack.problem(f"a coverage alarm with EnableCoverageAlarm={stack.values['EnableCoverageAlarm']}")
     required = {
         ("AWS/Lambda", "Errors", function): "the function's errors",
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible", stack.getatt(DEAD_LETTER_QUEUE, "QueueName")): "the dead-letter queue",

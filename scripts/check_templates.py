@@ -95,6 +95,7 @@ TEMPLATES = {
         "SweepSchedule": ["", "rate(1 day)"],
         "ReportWhen": ["always", "never"],
         "AlarmEmail": ["", "security@example.com"],
+        "EnableCoverageAlarm": ["true", "false"],
     },
     "forwarder.yaml": {
         "AWS::Region": ["us-east-1", "eu-west-1", "ap-southeast-2"],
@@ -172,6 +173,10 @@ def check_grant(transformed: dict, resolver, params: dict, problems) -> None:
 
 # AllowedPattern values that must be refused or accepted.
 PARAMETER_CASES = {
+    ("template.yaml", "MetricsNamespace"): {
+        "accepted": ["Onboarder", "none", "Security/Onboarding", "a", "n" * 255, "x:y", "AWSome"],
+        "refused": ["", "n" * 256, ":Onboarder", " Onboarder", "AWS/GuardDuty", "aws/x", "Onboard\u00e9r", "a\tb"],
+    },
     ("template.yaml", "Regions"): {
         "accepted": ["", "us-east-1", "us-east-1,eu-west-1", "us-gov-west-1,ap-southeast-2", "all-enabled"],
         "refused": [

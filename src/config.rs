@@ -119,6 +119,13 @@ pub const VARIABLES: &[Variable] = &[
         default: "32",
         template_default: "32",
     },
+    Variable {
+        name: "METRICS_NAMESPACE",
+        parameter: "MetricsNamespace",
+        meaning: "The CloudWatch namespace of the run's metrics (its counts, in all, per service and per kind of trigger), written to the function's log in CloudWatch's embedded metric format; `none` writes none. The template's coverage alarm reads them.",
+        default: crate::metrics::DEFAULT_NAMESPACE,
+        template_default: crate::metrics::DEFAULT_NAMESPACE,
+    },
 ];
 
 /// The most `BATCH_CONCURRENCY` takes.
@@ -241,6 +248,8 @@ pub struct Config {
     pub member_concurrency: usize,
     /// The organisation's management account, when it is not this one.
     pub management_account: Option<crate::account::AccountId>,
+    /// Where the run's metrics go; none when `METRICS_NAMESPACE` is `none`.
+    pub metrics: Option<crate::metrics::Namespace>,
 }
 
 /// A variable that is missing or wrong.
@@ -364,6 +373,15 @@ impl Config {
             })?),
         };
 
+        let metrics = match get("METRICS_NAMESPACE") {
+            None => Some(crate::metrics::Namespace::default()),
+            Some(value) if value.trim().eq_ignore_ascii_case(crate::metrics::OFF) => None,
+            Some(value) => Some(
+                crate::metrics::Namespace::parse(value.trim())
+                    .map_err(|problem| err("METRICS_NAMESPACE", problem))?,
+            ),
+        };
+
         Ok(Config {
             regions,
             detectors,
@@ -376,6 +394,7 @@ impl Config {
             batch_concurrency,
             member_concurrency,
             management_account,
+            metrics,
         })
     }
 }
@@ -985,6 +1004,26 @@ mod tests {
             assert_eq!(e.variable, "MEMBER_CONCURRENCY");
             assert!(e.problem.contains("from 1 to 200"), "{bad}: {}", e.problem);
         }
+    }
+
+    #[test]
+    fn metrics_go_to_their_namespace_or_nowhere() {
+        let namespace = |c: Config| c.metrics.map(|n| n.as_str().to_owned());
+        assert_eq!(
+            with(&[]).map(namespace),
+            Ok(Some(crate::metrics::DEFAULT_NAMESPACE.to_owned()))
+        );
+        assert_eq!(
+            with(&[("METRICS_NAMESPACE", " Security/Onboarding ")]).map(namespace),
+            Ok(Some("Security/Onboarding".to_owned()))
+        );
+        assert_eq!(
+            with(&[("METRICS_NAMESPACE", "NONE")]).map(namespace),
+            Ok(None)
+        );
+        let e = with(&[("METRICS_NAMESPACE", "AWS/GuardDuty")]).expect_err("AWS's");
+        assert_eq!(e.variable, "METRICS_NAMESPACE");
+        assert!(e.problem.contains("AWS/"), "{}", e.problem);
     }
 
     #[test]

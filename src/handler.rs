@@ -19,14 +19,16 @@ use tokio::sync::OnceCell;
 use tracing::{error, info, warn};
 
 use crate::account::AccountId;
+use crate::clock;
 use crate::config::{Config, Regions};
 use crate::delivery;
 use crate::event::{self, Action, EventError};
 use crate::limits::{Deadline, Limits};
 use crate::mail::MailError;
 use crate::member_role::MemberRole;
+use crate::metrics;
 use crate::org::{self, ListingError};
-use crate::outcome::{Inactive, RegionNotEnabled, Summary};
+use crate::outcome::{Inactive, RegionNotEnabled, Service, Summary};
 use crate::pipeline::{self, Acceptance};
 use crate::regions::{self, RegionsError};
 use crate::request;
@@ -226,6 +228,7 @@ impl Onboarder {
         })?;
         info!(trigger = %received.trigger, event_id = ?received.event_id, dry_run = received.dry_run, "event received");
         let batch = received.batch;
+        let kind = received.kind;
         let mut summary = Summary {
             trigger: received.trigger,
             event_id: received.event_id,
@@ -358,6 +361,19 @@ impl Onboarder {
             regions_unusable = counts.regions_unusable,
             "onboarding done"
         );
+        // Before the report, whose failure fails the invocation: the metrics are written anyway.
+        if let Some(namespace) = &self.config.metrics {
+            let services: &[Service] = if self.config.security_hub {
+                &[Service::GuardDuty, Service::SecurityHub]
+            } else {
+                &[Service::GuardDuty]
+            };
+            let document =
+                metrics::document(namespace, kind, services, &summary, clock::now_millis());
+            if let Some(document) = document {
+                metrics::write(&mut std::io::stdout().lock(), &document);
+            }
+        }
         // A redelivered batch's earlier run may have failed to send its report, and this run finds
         // in place what that one did; so may a retry after this process failed to send one.
         let owed = batch.as_ref().is_some_and(|b| b.redelivered)

@@ -8,16 +8,18 @@
 //! accepted in the members) over [`service`] (the GuardDuty and Security Hub adapters, both
 //! sides) and [`member_role`] (STS), [`outcome`] (what happened, in the domain's types),
 //! [`report`] (rendered), [`advice`] (what to do about common errors), [`mail`] (SES),
-//! [`response`] (the handler's bounded answer), [`log_parts`] (long log records split),
+//! [`response`] (the handler's bounded answer), [`metrics`] (the run's counts for CloudWatch),
+//! [`log_parts`] (long log records split),
 //! [`aws_error`] (a failed call, typed), [`limits`] and [`pace`] (retries, timeouts, the Lambda
-//! deadline, request rates), [`text`] (untrusted text made safe to show), [`sdk`] and
-//! [`logging`], and [`handler`], which wires them together.
+//! deadline, request rates), [`text`] (untrusted text made safe to show), [`sdk`],
+//! [`logging`] and [`clock`] (time stamps), and [`handler`], which wires them together.
 //!
 //! No module imports another that imports it back (`scripts/check_module_cycles.py`).
 
 pub mod account;
 pub mod advice;
 pub mod aws_error;
+pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod event;
@@ -27,6 +29,7 @@ pub mod log_parts;
 pub mod logging;
 pub mod mail;
 pub mod member_role;
+pub mod metrics;
 pub mod org;
 pub mod outcome;
 pub mod pace;

@@ -1,12 +1,13 @@
 //! The function's log records, as Lambda's logging controls ask for them:
 //! `AWS_LAMBDA_LOG_FORMAT=JSON` (which the template's `LogFormat: JSON` sets) writes one JSON
 //! object a record, anything else plain text; `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG` when it is
-//! unset) is the level, `INFO` by default. No ANSI colours and no time stamps: CloudWatch Logs
-//! stamps every record itself.
+//! unset) is the level, `INFO` by default. No ANSI colours.
 //!
-//! A JSON record is `{"level":"INFO","fields":{"message":"…","account_id":"…",…}}`, the shape
-//! `tracing-subscriber`'s JSON formatter writes (the tests read the records with it); a plain one
-//! is `INFO message key=value …`. The few lines that write them are here rather than
+//! A JSON record is `{"timestamp":"…","level":"INFO","fields":{"message":"…","account_id":"…",…}}`,
+//! the shape `tracing-subscriber`'s JSON formatter writes (the tests read the records with it).
+//! The RFC 3339 `timestamp` is what makes Lambda's log-level filtering honour the record's level
+//! ([`crate::clock`]). A plain record is `INFO message key=value …`, and CloudWatch Logs stamps
+//! it. The few lines that write them are here rather than
 //! `tracing-subscriber`'s formatters, which took 0.4 MiB of the arm64 binary for two formats and
 //! features the function does not use (spans, timers, filters, colours). Spans are not written:
 //! the function opens none, and the SDK's are at `DEBUG`, where each call's own records say what
@@ -80,10 +81,14 @@ impl Visit for Fields {
 }
 
 impl Lines {
-    /// The record's line, without its line end.
-    fn line(&self, level: &tracing::Level, fields: Fields) -> String {
+    /// The record's line, without its line end; `millis` is its time (epoch milliseconds).
+    fn line(&self, level: &tracing::Level, fields: Fields, millis: u64) -> String {
         if self.json {
             let mut record = Map::new();
+            record.insert(
+                "timestamp".to_owned(),
+                Value::String(crate::clock::rfc3339(millis)),
+            );
             record.insert("level".to_owned(), Value::String(level.to_string()));
             record.insert("fields".to_owned(), Value::Object(fields.0));
             return Value::Object(record).to_string();
@@ -127,7 +132,7 @@ impl Subscriber for Lines {
     fn event(&self, event: &Event<'_>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
-        let mut line = self.line(event.metadata().level(), fields);
+        let mut line = self.line(event.metadata().level(), fields, crate::clock::now_millis());
         line.push('\n');
         // A record that cannot be written has nowhere else to go.
         let _ = std::io::stdout().lock().write_all(line.as_bytes());
@@ -187,8 +192,9 @@ mod tests {
             max: LevelFilter::INFO,
             json: true,
         }
-        .line(&tracing::Level::WARN, record());
+        .line(&tracing::Level::WARN, record(), 1_798_761_599_999);
         let parsed: Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(parsed["timestamp"], "2026-12-31T23:59:59.999Z");
         assert_eq!(parsed["level"], "WARN");
         assert_eq!(parsed["fields"]["message"], "batch answered");
         assert_eq!(parsed["fields"]["records"], 3);
@@ -198,7 +204,7 @@ mod tests {
             max: LevelFilter::INFO,
             json: false,
         }
-        .line(&tracing::Level::INFO, record());
+        .line(&tracing::Level::INFO, record(), 1_798_761_599_999);
         assert_eq!(
             plain,
             " INFO batch answered account_id=111111111111 records=3"

@@ -616,7 +616,8 @@ impl Counts {
         counts
     }
 
-    fn add_region(&mut self, region: &RegionOutcome) {
+    /// Adds one service-region's rows, and the region when it could not be used.
+    pub fn add_region(&mut self, region: &RegionOutcome) {
         if region.problem.is_some() {
             self.regions_unusable += 1;
         }

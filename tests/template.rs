@@ -208,6 +208,7 @@ fn parameters_map_one_to_one_onto_the_configuration_variables() {
         "AlarmEmail",
         "Architecture",
         "LogLevel",
+        "EnableCoverageAlarm",
     ];
     for name in parameters.keys() {
         assert!(
@@ -1659,4 +1660,85 @@ fn the_matcher_follows_eventbridge_rules() {
         !matches(&json!({"a": {"nested": ["x"]}}), &event),
         "an object pattern needs an object"
     );
+}
+
+/// The coverage alarm reads what the function writes: the run's metrics (src/metrics.rs) in the
+/// stack's namespace, summed once per run over what needs a person, to the alarm topic; it can
+/// be turned off, and the stack refuses it where Lambda would drop the metrics' INFO record.
+#[test]
+fn the_coverage_alarm_sums_the_runs_metrics_that_need_a_person() {
+    let template = load("template.yaml");
+    let alarm = &template["Resources"]["CoverageAlarm"];
+    assert_eq!(alarm["Condition"], "HasCoverageAlarm");
+    assert_eq!(
+        template["Conditions"]["HasCoverageAlarm"],
+        json!([
+            ["EnableCoverageAlarm", "true"],
+            [["MetricsNamespace", "none"]]
+        ])
+    );
+    let properties = &alarm["Properties"];
+    assert_eq!(properties["AlarmActions"], json!(["AlarmTopic"]));
+    assert_eq!(properties["ComparisonOperator"], "GreaterThanThreshold");
+    assert_eq!(properties["Threshold"], 0);
+    assert_eq!(properties["TreatMissingData"], "notBreaching");
+    let written: BTreeSet<&str> = onboarder::metrics::run_metric_names().collect();
+    let mut summed = BTreeSet::new();
+    let mut expression = None;
+    for query in properties["Metrics"].as_array().expect("metric queries") {
+        match query.get("Expression") {
+            Some(e) => {
+                assert_eq!(query["ReturnData"], true);
+                expression = e.as_str();
+            }
+            None => {
+                let stat = &query["MetricStat"];
+                assert_eq!(stat["Metric"]["Namespace"], "MetricsNamespace");
+                assert!(
+                    stat["Metric"].get("Dimensions").is_none(),
+                    "the runs in all: the metrics without dimensions"
+                );
+                assert_eq!(stat["Stat"], "Sum");
+                assert_eq!(query["ReturnData"], false);
+                let name = stat["Metric"]["MetricName"].as_str().expect("a name");
+                assert!(
+                    written.contains(name),
+                    "{name} is not a metric the function writes"
+                );
+                summed.insert((query["Id"].as_str().expect("an id"), name));
+            }
+        }
+    }
+    assert_eq!(
+        summed
+            .iter()
+            .map(|(_, name)| *name)
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from(["NeedsAction", "RegionsSkipped", "Unprocessed"])
+    );
+    let terms: BTreeSet<&str> = expression
+        .expect("an expression")
+        .split('+')
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        terms,
+        summed.iter().map(|(id, _)| *id).collect::<BTreeSet<_>>(),
+        "the expression sums every query"
+    );
+    let rule = &template["Rules"]["CoverageAlarmHasMetrics"];
+    assert_eq!(
+        rule["RuleCondition"],
+        json!(["EnableCoverageAlarm", "true"])
+    );
+    let asserted = rule["Assertions"].to_string();
+    for needed in ["MetricsNamespace", "LogLevel", "INFO", "DEBUG"] {
+        assert!(asserted.contains(needed), "{needed}: {asserted}");
+    }
+    let parameters = &template["Parameters"];
+    assert_eq!(
+        parameters["MetricsNamespace"]["Default"],
+        onboarder::metrics::DEFAULT_NAMESPACE
+    );
+    assert_eq!(parameters["EnableCoverageAlarm"]["Default"], "true");
 }

@@ -45,11 +45,34 @@ pub enum Action {
     Ignore(String),
 }
 
+/// The kind of trigger, in a few fixed words: the metrics' `Trigger` dimension, where the
+/// trigger's own text (which names events and counts) would make a metric per batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An account event, on its own or in a batch from the account-event queue.
+    AccountEvent,
+    /// The scheduled sweep.
+    Schedule,
+    /// A manual invoke: a list of accounts, or a sweep.
+    Manual,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::AccountEvent => "AccountEvent",
+            Kind::Schedule => "Schedule",
+            Kind::Manual => "Manual",
+        }
+    }
+}
+
 /// A understood event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
     /// What triggered the function, for the report: "Control Tower CreateManagedAccount".
     pub trigger: String,
+    pub kind: Kind,
     /// The EventBridge event id, where there is one.
     pub event_id: Option<String>,
     pub action: Action,
@@ -120,6 +143,7 @@ fn eventbridge(event: Value) -> Result<Received, EventError> {
     let event_name = text_at(&event, "/detail/eventName");
     match (source, detail_type, event_name) {
         ("aws.events", "Scheduled Event", _) => Ok(Received {
+            kind: Kind::Schedule,
             trigger: "scheduled sweep".to_owned(),
             event_id: event_id(event["id"].as_str()),
             action: Action::Sweep,
@@ -217,6 +241,7 @@ fn control_tower(event: Value) -> Result<Received, EventError> {
         ))
     };
     Ok(Received {
+        kind: Kind::AccountEvent,
         dry_run: false,
         trigger,
         event_id: event_id(parsed.id.as_deref()),
@@ -271,6 +296,7 @@ fn create_account_result(event: Value) -> Result<Received, EventError> {
         )),
     };
     Ok(Received {
+        kind: Kind::AccountEvent,
         dry_run: false,
         trigger,
         event_id: event_id(parsed.id.as_deref()),
@@ -322,6 +348,7 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
     let event_id = event_id(parsed.id.as_deref());
     let ignored = |reason: String| {
         Ok(Received {
+            kind: Kind::AccountEvent,
             dry_run: false,
             trigger: trigger.clone(),
             event_id: event_id.clone(),
@@ -371,6 +398,7 @@ fn accept_handshake(event: Value) -> Result<Received, EventError> {
         email: None,
     })];
     Ok(Received {
+        kind: Kind::AccountEvent,
         dry_run: false,
         trigger,
         event_id,
@@ -448,6 +476,7 @@ fn account_joined(event: &Value) -> Result<Received, EventError> {
             "AccountJoinedOrganization names its account at none of the paths tried; sweeping the organisation instead"
         );
         return Ok(Received {
+            kind: Kind::AccountEvent,
             dry_run: false,
             trigger: format!("{trigger} (account not named: sweep)"),
             event_id,
@@ -456,6 +485,7 @@ fn account_joined(event: &Value) -> Result<Received, EventError> {
         });
     };
     Ok(Received {
+        kind: Kind::AccountEvent,
         dry_run: false,
         trigger,
         event_id,
@@ -527,6 +557,7 @@ fn manual(event: &Value) -> Result<Received, EventError> {
             ));
         }
         return Ok(Received {
+            kind: Kind::Manual,
             trigger: if dry_run {
                 "manual sweep (dry run)"
             } else {
@@ -567,6 +598,7 @@ fn manual(event: &Value) -> Result<Received, EventError> {
         .map(|(i, entry)| manual_entry(i, entry))
         .collect();
     Ok(Received {
+        kind: Kind::Manual,
         dry_run,
         trigger: if dry_run {
             "manual invoke (dry run)"

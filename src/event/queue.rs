@@ -17,7 +17,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use serde_json::{Map, Value};
 use tracing::{info, warn};
 
-use super::{Action, Entry, EventError, Received};
+use super::{Action, Entry, EventError, Kind, Received};
 use crate::text::{printable, redact_emails};
 
 /// The most event ids and ignored reasons a batch's trigger, id and reason name.
@@ -169,6 +169,7 @@ fn merge(read: Vec<Received>, batch: Batch) -> Received {
         Action::Ignore(named(&reasons))
     };
     Received {
+        kind: Kind::AccountEvent,
         trigger,
         event_id,
         action,
