@@ -11,8 +11,8 @@ without an advisory database: where each crate comes from, and under what licenc
 
 It reads `cargo metadata --locked` for the platforms the function is built for (the Lambda's
 aarch64 and x86_64 Linux), so the lock file must be current. Known vulnerabilities are not
-checked here: that needs the RustSec advisory database, which this machine cannot fetch (see the
-README, "For developers").
+checked here: that needs the RustSec advisory database, which this machine cannot fetch (see
+docs/development.md).
 
 Usage: python3 scripts/check_dependencies.py   (exit status 1 on any problem, a line each)
 """

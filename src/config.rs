@@ -6,14 +6,15 @@ use std::fmt;
 
 use crate::account::Email;
 
-/// One configuration variable, as the README table and the SAM template document it.
+/// One configuration variable, as the table of docs/configuration.md and the SAM template
+/// document it.
 #[derive(Debug, Clone, Copy)]
 pub struct Variable {
     pub name: &'static str,
     /// The SAM template parameter that sets it.
     pub parameter: &'static str,
     pub meaning: &'static str,
-    /// The default as the README states it.
+    /// The default as docs/configuration.md states it.
     pub default: &'static str,
     /// The template parameter's `Default`: the value that means the same as unset.
     pub template_default: &'static str,
@@ -939,17 +940,21 @@ mod tests {
         assert!(e.problem.contains("at most 50"), "{e}");
     }
 
-    /// The README's configuration table is the user's view of [`VARIABLES`]: they must agree.
+    /// The documentation's configuration table is the user's view of [`VARIABLES`]: they must
+    /// agree.
     #[test]
-    fn the_readme_table_matches_the_variables() {
-        let readme = include_str!("../README.md");
+    fn the_documented_table_matches_the_variables() {
+        let readme = include_str!("../docs/configuration.md");
         let rows: Vec<&str> = readme
             .lines()
             .filter(|l| l.starts_with("| `") && l.contains("` |"))
             .collect();
         for v in VARIABLES {
             let row = format!("| `{}` | {} | {} |", v.name, v.meaning, v.default);
-            assert!(rows.contains(&row.as_str()), "README lacks the row:\n{row}");
+            assert!(
+                rows.contains(&row.as_str()),
+                "docs/configuration.md lacks the row:\n{row}"
+            );
         }
         let documented = rows
             .iter()

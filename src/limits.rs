@@ -60,7 +60,7 @@ pub const BATCH_CONCURRENCY: usize = 4;
 /// The default of [`Limits::member_concurrency`] (`MEMBER_CONCURRENCY`). Each member account's
 /// chain is `AssumeRole`, then in each of its service-regions at once the two reads together, at
 /// most one call that switches the service on, and the acceptance: 3 to 4 calls one after
-/// another. See the README's Performance section for the measurement behind it.
+/// another. See docs/performance.md for the measurement behind it.
 pub const MEMBER_CONCURRENCY: usize = 32;
 
 impl Default for Limits {

@@ -833,7 +833,7 @@ const POLLER_ACTIONS: &[&str] = &[
 ];
 
 /// The calls the code makes with a member account's credentials, through the member role: the
-/// README's "Member role" section lists them, and the function's own role is not granted them.
+/// documentation's "Member role" section (docs/failure-modes-and-iam.md) lists them, and the function's own role is not granted them.
 const MEMBER_ACTIONS: &[&str] = &[
     "guardduty:ListDetectors",
     "guardduty:CreateDetector",
@@ -1118,8 +1118,8 @@ fn the_manual_samples_have_the_documented_shapes() {
 }
 
 #[test]
-fn every_sample_in_events_is_named_in_the_readme() {
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+fn every_sample_in_events_is_named_in_the_documentation() {
+    let readme = readme();
     for entry in std::fs::read_dir(root().join("events")).expect("events/") {
         let name = entry
             .expect("entry")
@@ -1128,7 +1128,7 @@ fn every_sample_in_events_is_named_in_the_readme() {
             .into_owned();
         assert!(
             readme.contains(&format!("`{name}`")) || readme.contains(&format!("events/{name}")),
-            "README does not mention events/{name}"
+            "neither the README nor docs/ mentions events/{name}"
         );
     }
 }
@@ -1173,7 +1173,7 @@ const SERVICES: [Service; 6] = [GUARDDUTY, SECURITY_HUB, ORGANIZATIONS, ACCOUNT,
 enum Credentials {
     /// The function's role: granted in template.yaml.
     Function,
-    /// The member role in the member account: listed in the README's "Member role".
+    /// The member role in the member account: listed in docs/failure-modes-and-iam.md, "Member role".
     Member,
 }
 
@@ -1397,7 +1397,7 @@ fn the_code_calls_exactly_the_actions_granted_and_listed_for_the_member_role() {
     assert_eq!(
         member,
         set(MEMBER_ACTIONS),
-        "calls made with the member role's credentials (README, Member role)"
+        "calls made with the member role's credentials (docs/failure-modes-and-iam.md, Member role)"
     );
 }
 
@@ -1422,16 +1422,28 @@ fn the_source_scan_reads_sdk_calls_and_operation_names() {
     );
 }
 
+/// The user documentation: the README and the pages of docs/, one text.
 fn readme() -> String {
-    std::fs::read_to_string(root().join("README.md")).expect("README.md")
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .expect("docs/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    pages.sort();
+    let mut text = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    for page in pages {
+        text.push('\n');
+        text.push_str(&std::fs::read_to_string(&page).expect("a page"));
+    }
+    text
 }
 
-/// The README's section under `heading` (up to the next heading of any level).
+/// The documentation's section under `heading` (up to the next heading of any level).
 fn readme_section(readme: &str, heading: &str) -> String {
     readme
         .split(&format!("\n{heading}\n"))
         .nth(1)
-        .unwrap_or_else(|| panic!("README has no {heading}"))
+        .unwrap_or_else(|| panic!("neither the README nor docs/ has {heading}"))
         .split("\n#")
         .next()
         .unwrap_or_default()
@@ -1470,7 +1482,7 @@ fn the_readme_iam_table_is_the_templates_grant() {
     let granted: BTreeSet<String> = granted_actions(&template).into_iter().collect();
     assert_eq!(
         actions, granted,
-        "README ## IAM permissions lists exactly the grant"
+        "docs/failure-modes-and-iam.md ## IAM permissions lists exactly the grant"
     );
     let used: BTreeSet<String> = function_statements(&template)
         .iter()
@@ -1741,4 +1753,62 @@ fn the_coverage_alarm_sums_the_runs_metrics_that_need_a_person() {
         onboarder::metrics::DEFAULT_NAMESPACE
     );
     assert_eq!(parameters["EnableCoverageAlarm"]["Default"], "true");
+}
+
+/// The Serverless Application Repository's metadata: every field within the limits the SAM
+/// Developer Guide gives ("AWS SAM template Metadata section properties"), the files it names
+/// present, the licence the crate's, and the version the crate's and the changelog's newest.
+#[test]
+fn the_application_can_be_published_to_the_serverless_application_repository() {
+    let template = load("template.yaml");
+    let app = &template["Metadata"]["AWS::ServerlessRepo::Application"];
+    let text = |key: &str| {
+        app[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} is required"))
+            .to_owned()
+    };
+    let name = text("Name");
+    assert!((1..=140).contains(&name.len()));
+    assert!(
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+        "{name}"
+    );
+    assert!((1..=256).contains(&text("Description").len()));
+    // Author: ^[a-z0-9](([a-z0-9]|-(?!-))*[a-z0-9])?$, 1 to 127 characters.
+    let author = text("Author");
+    assert!((1..=127).contains(&author.len()));
+    assert!(
+        author
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !author.starts_with('-')
+            && !author.ends_with('-')
+            && !author.contains("--"),
+        "{author}"
+    );
+    let labels = app["Labels"].as_array().expect("labels");
+    assert!(labels.len() <= 10);
+    for label in labels {
+        let label = label.as_str().expect("a label");
+        assert!((1..=127).contains(&label.len()));
+        assert!(
+            label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-_:/@".contains(c)),
+            "{label}"
+        );
+    }
+    assert_eq!(text("SpdxLicenseId"), env!("CARGO_PKG_LICENSE"));
+    let licence = std::fs::read_to_string(root().join(text("LicenseUrl"))).expect("the licence");
+    assert!(licence.contains("Apache License") && licence.contains("Version 2.0"));
+    assert!(root().join(text("ReadmeUrl")).is_file());
+    let version = text("SemanticVersion");
+    assert_eq!(version, env!("CARGO_PKG_VERSION"), "the crate's version");
+    let changelog = std::fs::read_to_string(root().join("CHANGELOG.md")).expect("CHANGELOG.md");
+    let newest = changelog
+        .lines()
+        .find_map(|l| l.strip_prefix("## "))
+        .expect("a version in CHANGELOG.md");
+    assert_eq!(newest, version, "CHANGELOG.md's newest version");
 }
