@@ -53,6 +53,22 @@ pub enum Administration {
     Unknown,
 }
 
+/// The organisation's auto-enable setting in a service-region, as the delegated administrator's
+/// `DescribeOrganizationConfiguration` answers it: whether the service itself makes new
+/// organisation accounts members, without this function. Read, reported, never changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoEnable {
+    /// GuardDuty `AutoEnableOrganizationMembers` `NEW` or `ALL`; Security Hub `AutoEnable` true.
+    On,
+    /// GuardDuty `AutoEnableOrganizationMembers` `NONE`; Security Hub `AutoEnable` false under
+    /// `LOCAL` configuration: new accounts there depend on this function alone.
+    Off,
+    /// Security Hub under `CENTRAL` configuration, where `AutoEnable` is always false and the
+    /// configuration policies decide.
+    CentralConfiguration,
+}
+
 /// A member's relationship status, as the administrator's `GetMembers` and `ListMembers` give it.
 ///
 /// Security Hub documents its statuses in its API reference (`Member.MemberStatus`: `Created`,
@@ -519,6 +535,10 @@ pub struct RegionOutcome {
     /// Whether this account is the organisation's delegated administrator there, once known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub administration: Option<Administration>,
+    /// The organisation's auto-enable setting, where this account is the delegated administrator
+    /// and the service said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_enable: Option<AutoEnable>,
     /// Set when the region could not be used: then `accounts` is empty.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<RegionProblem>,

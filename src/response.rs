@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::outcome::{Administration, Service};
+use crate::outcome::{Administration, AutoEnable, Service};
 use crate::outcome::{Counts, Inactive, Outcome, RegionNotEnabled, RegionProblem, Step, Summary};
 use crate::report::rows::{Row, Table};
 use crate::service;
@@ -43,6 +43,9 @@ pub struct RegionCounts {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detector_id: Option<String>,
     pub administration: Option<Administration>,
+    /// The organisation's auto-enable setting, where this account is the delegated administrator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_enable: Option<AutoEnable>,
     /// Why the service-region could not be used, with what to do.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<RegionProblem>,
@@ -133,6 +136,7 @@ impl Response {
                 region: r.region.clone(),
                 detector_id: r.detector_id.clone(),
                 administration: r.administration,
+                auto_enable: r.auto_enable,
                 action: r
                     .problem
                     .as_ref()
@@ -267,6 +271,7 @@ mod tests {
                     region: format!("region-{r}"),
                     detector_id: Some(format!("d{r}")),
                     administration: Some(Administration::Invitation),
+                    auto_enable: None,
                     problem: None,
                     accounts: (0..accounts)
                         .map(|a| AccountOutcome {

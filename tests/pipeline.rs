@@ -28,8 +28,8 @@ use onboarder::limits::{BATCH_CONCURRENCY, Deadline, Limits};
 use onboarder::member_role::MemberRole;
 use onboarder::org::MemberAccount;
 use onboarder::outcome::{
-    AccountOutcome, Administration, MemberStatus, Outcome, Plan, Reason, RegionOutcome, Service,
-    Step,
+    AccountOutcome, Administration, AutoEnable, MemberStatus, Outcome, Plan, Reason, RegionOutcome,
+    Service, Step, Summary,
 };
 use onboarder::pipeline::{self, Acceptance};
 use onboarder::service::guardduty::Invitation;
@@ -640,9 +640,13 @@ async fn a_delegated_administrator_invites_only_accounts_outside_the_organisatio
     let before = world.standin.calls().len();
     let again = world.run(&all).await;
     let later = &world.standin.calls()[before..];
+    let read_again = |c: &&Call| {
+        c.operation == Operation::GetMembers
+            || (c.operation == Operation::DescribeOrganizationConfiguration && c.region == US)
+    };
     assert!(
-        later.iter().all(|c| c.operation == Operation::GetMembers),
-        "the administration is learnt once per process, and nothing is written: {later:?}"
+        later.iter().all(|c| read_again(&c)),
+        "the administration is learnt once per process (the delegated administrator reads the organisation's auto-enable once a run), and nothing is written: {later:?}"
     );
     assert_eq!(
         again.outcome(Service::GuardDuty, US, org_a),
@@ -697,10 +701,11 @@ async fn security_hub_s_organisation_mode_is_asked_and_its_accounts_are_never_in
     let before = world.standin.calls().len();
     world.run(&all).await;
     assert!(
-        world.standin.calls()[before..]
-            .iter()
-            .all(|c| c.operation == Operation::GetMembers),
-        "learnt once per process"
+        world.standin.calls()[before..].iter().all(|c| {
+            c.operation == Operation::GetMembers
+                || (c.operation == Operation::DescribeOrganizationConfiguration && c.region == US)
+        }),
+        "learnt once per process; the delegated administrator's auto-enable is read once a run"
     );
 }
 
@@ -1044,4 +1049,99 @@ async fn a_hung_call_is_abandoned_at_the_timeouts_and_reported_per_account() {
             .all(|c| c.status == 0 || c.operation != Operation::GetMembers)
     );
     assert!(!operations(&hung).contains(&Operation::CreateMembers));
+}
+
+/// As the delegated administrator, the organisation's auto-enable setting is read in every
+/// service-region, on every run, and the report names each service-region where it is off once,
+/// with what to do; Security Hub under central configuration is named as such; where it is on,
+/// nothing is said; and the setting is never changed.
+#[tokio::test(start_paused = true)]
+async fn the_organisations_auto_enable_is_read_and_reported_and_never_changed() {
+    let world = World::new(&[US, EU], true, &[US, EU]);
+    let org = ["260000000001", "260000000002"];
+    world.standin.delegate(&[US, EU], &org);
+    world.standin.delegate_security_hub(&[US, EU], &org);
+    world.standin.set_auto_enable(US, "NEW");
+    world.standin.set_auto_enable(EU, "NONE");
+    world.standin.set_security_hub_auto_enable(US, "CENTRAL");
+    world.standin.set_security_hub_auto_enable(EU, "OFF");
+    let all: Vec<MemberAccount> = org.iter().map(|id| account(id)).collect();
+
+    for pass in 0..2 {
+        let run = world.run(&all).await;
+        let setting = |service, region| run.region(service, region).auto_enable;
+        assert_eq!(
+            setting(Service::GuardDuty, US),
+            Some(AutoEnable::On),
+            "{pass}"
+        );
+        assert_eq!(setting(Service::GuardDuty, EU), Some(AutoEnable::Off));
+        assert_eq!(
+            setting(Service::SecurityHub, US),
+            Some(AutoEnable::CentralConfiguration)
+        );
+        assert_eq!(setting(Service::SecurityHub, EU), Some(AutoEnable::Off));
+
+        let summary = Summary {
+            trigger: "manual invoke".into(),
+            event_id: None,
+            dry_run: false,
+            accounts: all.len(),
+            not_attempted: Vec::new(),
+            regions: run.0.clone(),
+            inactive: Vec::new(),
+            regions_not_enabled: Vec::new(),
+            member_settings: None,
+        };
+        let report = onboarder::report::render(&summary);
+        let lines = |needle: &str| -> Vec<String> {
+            report
+                .text
+                .lines()
+                .filter(|l| l.contains(needle))
+                .map(str::to_owned)
+                .collect()
+        };
+        let guardduty = lines("GuardDuty's organisation auto-enable is off");
+        assert_eq!(guardduty.len(), 1, "{}", report.text);
+        assert!(
+            guardduty[0].starts_with("In eu-west-1: "),
+            "{}",
+            guardduty[0]
+        );
+        assert!(guardduty[0].contains("AutoEnableOrganizationMembers NEW"));
+        let hub = lines("Security Hub's organisation auto-enable is off");
+        assert_eq!(hub.len(), 1);
+        assert!(hub[0].starts_with("In eu-west-1: "), "{}", hub[0]);
+        let central = lines("Security Hub uses central configuration");
+        assert_eq!(central.len(), 1);
+        assert!(central[0].starts_with("In us-east-1: "), "{}", central[0]);
+        assert!(
+            report
+                .html
+                .contains("GuardDuty&#39;s organisation auto-enable is off")
+                || report
+                    .html
+                    .contains("GuardDuty's organisation auto-enable is off"),
+            "the HTML part says it too"
+        );
+    }
+    // Read on each run (the mode is learnt once per process, the setting is not), and never
+    // changed: no UpdateOrganizationConfiguration.
+    let calls = world.standin.calls();
+    for service in [standin::Service::GuardDuty, standin::Service::SecurityHub] {
+        for region in [US, EU] {
+            let reads = calls_in(&world.standin, service, region)
+                .iter()
+                .filter(|c| c.operation == Operation::DescribeOrganizationConfiguration)
+                .count();
+            assert_eq!(reads, 2, "{service:?} {region}: once a run");
+        }
+    }
+    assert!(
+        calls
+            .iter()
+            .all(|c| !format!("{:?}", c.operation).starts_with("Update")),
+        "nothing is changed"
+    );
 }

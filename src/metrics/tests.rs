@@ -156,6 +156,7 @@ fn region(service: Service, name: &str, accounts: Vec<AccountOutcome>) -> Region
         region: name.into(),
         detector_id: None,
         administration: None,
+        auto_enable: None,
         problem: None,
         accounts,
     }

@@ -97,6 +97,7 @@ mod tests {
             region: "us-east-1".to_owned(),
             detector_id: None,
             administration: None,
+            auto_enable: None,
             problem: None,
             accounts: vec![
                 row("111111111111", refused()),

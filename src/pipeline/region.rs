@@ -53,6 +53,7 @@ pub async fn onboard(
         region: region.to_string(),
         detector_id: service.detector_id().map(str::to_owned),
         administration: None,
+        auto_enable: None,
         problem: None,
         accounts: Vec::new(),
     };
@@ -77,6 +78,9 @@ pub async fn onboard(
         }
     };
     outcome.administration = Some(administration);
+    if administration == Administration::DelegatedAdministrator {
+        outcome.auto_enable = service.auto_enable(deadline).await;
+    }
 
     let listed = if sweep {
         match service.list_members(deadline).await {

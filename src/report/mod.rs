@@ -173,6 +173,7 @@ fn notes(summary: &Summary) -> Vec<String> {
             "Switched on in member accounts that had the service off (rows \"via member-role, switched on there\"): {settings}."
         ));
     }
+    notes.extend(auto_enable_notes(summary));
     if !summary.inactive.is_empty() {
         let list: Vec<String> = summary
             .inactive
@@ -185,6 +186,35 @@ fn notes(summary: &Summary) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// One line per service and organisation auto-enable setting a person should know of (see
+/// [`crate::service::auto_enable_note`]), naming its regions once each, in the run's order.
+fn auto_enable_notes(summary: &Summary) -> Vec<String> {
+    let mut groups: Vec<(Service, &'static str, Vec<&str>)> = Vec::new();
+    for region in &summary.regions {
+        let Some(setting) = region.auto_enable else {
+            continue;
+        };
+        let Some(note) = crate::service::auto_enable_note(region.service, setting) else {
+            continue;
+        };
+        match groups
+            .iter_mut()
+            .find(|(s, n, _)| *s == region.service && std::ptr::eq(*n, note))
+        {
+            Some((_, _, regions)) => {
+                if !regions.contains(&region.region.as_str()) {
+                    regions.push(&region.region)
+                }
+            }
+            None => groups.push((region.service, note, vec![&region.region])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, note, regions)| format!("In {}: {note}", regions.join(", ")))
+        .collect()
 }
 
 /// Renders the report.

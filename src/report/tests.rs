@@ -18,6 +18,7 @@ fn region(service: Service, name: &str, accounts: Vec<AccountOutcome>) -> Region
         region: name.into(),
         detector_id: (service == Service::GuardDuty).then(|| "det1".to_owned()),
         administration: None,
+        auto_enable: None,
         problem: None,
         accounts,
     }

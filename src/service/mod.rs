@@ -25,7 +25,7 @@ use crate::aws_error::CallError;
 use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{Administration, MemberStatus, Reason, Service, Step};
+use crate::outcome::{Administration, AutoEnable, MemberStatus, Reason, Service, Step};
 
 /// The most accounts one member-API call takes (`CreateMembers`, `InviteMembers` and
 /// `GetMembers` take at most 50 account ids in both services' API references).
@@ -36,6 +36,15 @@ pub const MAX_BATCH: usize = 50;
 /// The services' models give member account ids as 12 digits; a member listed with anything else
 /// is left out, and then treated as no member: `CreateMembers` answers for it.
 pub type Statuses = HashMap<AccountNumber, MemberStatus>;
+
+/// What `DescribeOrganizationConfiguration` told the delegated administrator in a region,
+/// parsed once a run: the member quota and the organisation's auto-enable setting, each `None`
+/// where the answer did not say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Organization {
+    pub limit_reached: Option<bool>,
+    pub auto_enable: Option<AutoEnable>,
+}
 
 /// An account's status in `statuses`.
 pub fn status_of<'s>(statuses: &'s Statuses, id: &str) -> Option<&'s MemberStatus> {
@@ -184,9 +193,24 @@ impl MemberService<'_> {
     /// be known. Asked when the service refuses to create members, so that a quota reached is
     /// read from the service rather than counted against a number written here.
     pub async fn limit_reached(&self, deadline: Deadline) -> Option<bool> {
+        self.organization(deadline)
+            .await
+            .and_then(|o| o.limit_reached)
+    }
+
+    /// The organisation's auto-enable setting in the region, from the same answer, asked at
+    /// most once a run; `None` where it cannot be known (this account is not the delegated
+    /// administrator, or the answer did not say).
+    pub async fn auto_enable(&self, deadline: Deadline) -> Option<AutoEnable> {
+        self.organization(deadline)
+            .await
+            .and_then(|o| o.auto_enable)
+    }
+
+    async fn organization(&self, deadline: Deadline) -> Option<Organization> {
         match self {
-            MemberService::GuardDuty(gd) => gd.limit_reached(deadline).await,
-            MemberService::SecurityHub(sh) => sh.limit_reached(deadline).await,
+            MemberService::GuardDuty(gd) => gd.organization_answer(deadline).await,
+            MemberService::SecurityHub(sh) => sh.organization_answer(deadline).await,
         }
     }
 
@@ -267,6 +291,22 @@ impl MemberService<'_> {
             MemberService::GuardDuty(gd) => gd.accept(credentials, administrator, deadline).await,
             MemberService::SecurityHub(sh) => sh.accept(credentials, administrator, deadline).await,
         }
+    }
+}
+
+/// What the report says of a service's organisation auto-enable setting, where a person should
+/// know: the service-regions where it is off (new accounts depend on this function alone), and
+/// for Security Hub those under central configuration. Nothing where it is on.
+pub fn auto_enable_note(service: Service, setting: AutoEnable) -> Option<&'static str> {
+    match (service, setting) {
+        (_, AutoEnable::On) => None,
+        (Service::GuardDuty, AutoEnable::Off) => Some(guardduty::AUTO_ENABLE_OFF),
+        (Service::SecurityHub, AutoEnable::Off) => Some(securityhub::AUTO_ENABLE_OFF),
+        (Service::SecurityHub, AutoEnable::CentralConfiguration) => {
+            Some(securityhub::CENTRAL_CONFIGURATION)
+        }
+        // GuardDuty has no central configuration; a setting it cannot answer is not reported.
+        (Service::GuardDuty, AutoEnable::CentralConfiguration) => None,
     }
 }
 

@@ -253,10 +253,16 @@ fn describe_organization_configuration(state: &State, region: &str) -> Answer {
     if !state.guardduty.delegated_regions.contains(region) {
         return bad_request(results::NOT_DELEGATED_ADMIN.to_owned());
     }
+    let members = state
+        .guardduty
+        .auto_enable
+        .get(region)
+        .map_or("NONE", String::as_str);
     Answer::Ok(json!({
-        "autoEnable": false,
+        // Deprecated in favour of autoEnableOrganizationMembers, and true with NEW.
+        "autoEnable": members == "NEW",
         "memberAccountLimitReached": state.guardduty.limit_reached(region),
-        "autoEnableOrganizationMembers": "NONE",
+        "autoEnableOrganizationMembers": members,
     }))
 }
 

@@ -343,6 +343,11 @@ pub(crate) struct Members {
     /// small for tests): `DescribeOrganizationConfiguration` answers `MemberAccountLimitReached`
     /// from it, and `CreateMembers` refuses past it.
     pub(crate) limit: Option<usize>,
+    /// region → the organisation's auto-enable setting there, as the service's
+    /// `DescribeOrganizationConfiguration` spells it (GuardDuty `AutoEnableOrganizationMembers`:
+    /// `NEW`, `ALL`, `NONE`; Security Hub: `ON`, `OFF`, or `CENTRAL` for central configuration).
+    /// Unset: `NONE`, auto-enable off under local configuration, as a new organisation has it.
+    pub(crate) auto_enable: BTreeMap<String, String>,
     /// region → account id → member, as the administrator sees them.
     pub(crate) members: BTreeMap<String, BTreeMap<String, Record>>,
     /// Every invitation sent, in order.
@@ -753,6 +758,25 @@ impl Standin {
         members
             .organization_accounts
             .extend(accounts.iter().map(|a| (*a).to_owned()));
+    }
+
+    /// Sets the organisation's GuardDuty auto-enable in a region, as
+    /// `AutoEnableOrganizationMembers` spells it (`NEW`, `ALL` or `NONE`, the default).
+    pub fn set_auto_enable(&self, region: &str, setting: &str) {
+        self.state()
+            .guardduty
+            .auto_enable
+            .insert(region.to_owned(), setting.to_owned());
+    }
+
+    /// Sets the organisation's Security Hub auto-enable in a region: `ON` (`AutoEnable` true),
+    /// `OFF` (false, the default) under local configuration, or `CENTRAL` for central
+    /// configuration, where `AutoEnable` is always false.
+    pub fn set_security_hub_auto_enable(&self, region: &str, setting: &str) {
+        self.state()
+            .securityhub
+            .auto_enable
+            .insert(region.to_owned(), setting.to_owned());
     }
 
     /// Sets the administrator's GuardDuty member quota per region: past it, `CreateMembers`

@@ -218,11 +218,20 @@ fn organization_configuration(state: &State, ctx: &Ctx) -> Answer {
             results::not_administrator(ctx.caller),
         );
     }
+    let setting = hub
+        .auto_enable
+        .get(ctx.region)
+        .map_or("OFF", String::as_str);
+    let central = setting == "CENTRAL";
     Answer::Ok(json!({
-        "AutoEnable": false,
+        // Under central configuration, AutoEnable is false and AutoEnableStandards NONE.
+        "AutoEnable": setting == "ON",
         "MemberAccountLimitReached": hub.limit_reached(ctx.region),
-        "AutoEnableStandards": "NONE",
-        "OrganizationConfiguration": {"ConfigurationType": "LOCAL", "Status": "ENABLED"}
+        "AutoEnableStandards": if setting == "ON" { "DEFAULT" } else { "NONE" },
+        "OrganizationConfiguration": {
+            "ConfigurationType": if central { "CENTRAL" } else { "LOCAL" },
+            "Status": "ENABLED"
+        }
     }))
 }
 

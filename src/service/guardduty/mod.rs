@@ -19,18 +19,18 @@ use aws_config::SdkConfig;
 use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::config::Credentials;
 use aws_sdk_guardduty::operation::describe_organization_configuration::DescribeOrganizationConfigurationOutput;
-use aws_sdk_guardduty::types::{AccountDetail, UnprocessedAccount};
+use aws_sdk_guardduty::types::{AccountDetail, AutoEnableMembers, UnprocessedAccount};
 use tokio::sync::OnceCell;
 use tracing::{info, warn};
 
-use super::{Administrations, MAX_BATCH, Refusal, Settings, Statuses, Unusable};
+use super::{Administrations, MAX_BATCH, Organization, Refusal, Settings, Statuses, Unusable};
 use crate::account::AccountNumber;
 use crate::advice;
 use crate::aws_error::CallError;
 use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{Administration, MemberStatus, Reason, Service, Step};
+use crate::outcome::{Administration, AutoEnable, MemberStatus, Reason, Service, Step};
 use crate::pace::{Pace, Paces, ThrottlesArePaced};
 use crate::text::redact_emails;
 
@@ -96,8 +96,9 @@ pub struct Admin<'a> {
     /// The detector given in the configuration, else the one discovered by `prepare`.
     detector: Option<String>,
     administrations: &'a Administrations,
-    /// Whether the member quota is reached, asked at most once a run.
-    limit: OnceCell<Option<bool>>,
+    /// What `DescribeOrganizationConfiguration` said this run, asked at most once; `None` where
+    /// it could not be asked.
+    organization_answer: OnceCell<Option<Organization>>,
     invitation: Invitation<'a>,
     /// What member-account clients are built from.
     sdk: &'a SdkConfig,
@@ -113,7 +114,7 @@ impl<'a> Admin<'a> {
             paces: &clients.paces,
             detector: settings.detectors.get(region).cloned(),
             administrations: settings.administrations,
-            limit: OnceCell::new(),
+            organization_answer: OnceCell::new(),
             invitation: settings.invitation,
             sdk: settings.sdk,
             member: settings.member,
@@ -171,8 +172,7 @@ impl Admin<'_> {
         // detectorId is not owned by the current account.").
         let mode = match asked {
             Ok(answer) => {
-                let reached = answer.member_account_limit_reached();
-                let _ = self.limit.set(reached);
+                let _ = self.organization_answer.set(Some(organization_of(&answer)));
                 Administration::DelegatedAdministrator
             }
             Err(error) if error.aws().is_some_and(|e| e.says(DETECTOR_NOT_OWNED)) => {
@@ -200,18 +200,17 @@ impl Admin<'_> {
         Ok(mode)
     }
 
-    /// Whether this account's member quota in the region is reached, as
-    /// `DescribeOrganizationConfiguration` says (`MemberAccountLimitReached`): known from
-    /// `prepare` when it asked this run, else asked once. `None` where it cannot be known (it
-    /// answers only the delegated administrator).
-    pub(super) async fn limit_reached(&self, deadline: Deadline) -> Option<bool> {
+    /// What `DescribeOrganizationConfiguration` says this run: from `prepare` when it asked,
+    /// else asked once. `None` where it cannot be known (it answers only the delegated
+    /// administrator).
+    pub(super) async fn organization_answer(&self, deadline: Deadline) -> Option<Organization> {
         *self
-            .limit
+            .organization_answer
             .get_or_init(|| async {
                 self.organization(deadline)
                     .await
                     .ok()
-                    .and_then(|answer| answer.member_account_limit_reached())
+                    .map(|answer| organization_of(&answer))
             })
             .await
     }
@@ -390,6 +389,25 @@ const RESULT_ACTIONS: &[(&str, &str)] = &[
         "CreateMembers did not create this member; invoke the function again for this account.",
     ),
 ];
+
+/// The report's note where the organisation's auto-enable is off.
+pub(super) const AUTO_ENABLE_OFF: &str = "GuardDuty's organisation auto-enable is off (AutoEnableOrganizationMembers NONE): a new account of the organisation is covered only when this function enrols it. To have GuardDuty enable new accounts itself as well, set auto-enable to new accounts in those regions (GuardDuty console, Accounts, Auto-enable; or UpdateOrganizationConfiguration with AutoEnableOrganizationMembers NEW). This function never changes it.";
+
+/// The delegated administrator's view of the organisation in a region. Auto-enable is
+/// `AutoEnableOrganizationMembers` (`NEW`, `ALL` or `NONE`); the older `AutoEnable`, which the
+/// API reference marks deprecated in its favour, is not read, so an answer without the newer
+/// field says nothing about auto-enable.
+fn organization_of(answer: &DescribeOrganizationConfigurationOutput) -> Organization {
+    let auto_enable = match answer.auto_enable_organization_members() {
+        Some(AutoEnableMembers::New | AutoEnableMembers::All) => Some(AutoEnable::On),
+        Some(AutoEnableMembers::None) => Some(AutoEnable::Off),
+        _ => None,
+    };
+    Organization {
+        limit_reached: answer.member_account_limit_reached(),
+        auto_enable,
+    }
+}
 
 /// GuardDuty's member quota: "a limit of 50,000 member accounts per delegated GuardDuty
 /// administrator account. This includes member accounts that are added through AWS

@@ -28,18 +28,18 @@ use aws_config::SdkConfig;
 use aws_sdk_securityhub::Client;
 use aws_sdk_securityhub::config::Credentials;
 use aws_sdk_securityhub::operation::describe_organization_configuration::DescribeOrganizationConfigurationOutput;
-use aws_sdk_securityhub::types::AccountDetails;
+use aws_sdk_securityhub::types::{AccountDetails, OrganizationConfigurationConfigurationType};
 use tokio::sync::OnceCell;
 use tracing::{info, warn};
 
-use super::{Administrations, MAX_BATCH, Refusal, Settings, Statuses};
+use super::{Administrations, MAX_BATCH, Organization, Refusal, Settings, Statuses};
 use crate::account::AccountNumber;
 use crate::advice;
 use crate::aws_error::CallError;
 use crate::config::{MemberSettings, Region};
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{Administration, MemberStatus, Reason, Service};
+use crate::outcome::{Administration, AutoEnable, MemberStatus, Reason, Service};
 use crate::pace::{Pace, Paces, ThrottlesArePaced};
 use crate::text::redact_emails;
 
@@ -106,8 +106,9 @@ pub struct Admin<'a> {
     /// What accepting switches on in a member account where the service is off.
     member: &'a MemberSettings,
     administrations: &'a Administrations,
-    /// Whether the member quota is reached, asked at most once a run.
-    limit: OnceCell<Option<bool>>,
+    /// What `DescribeOrganizationConfiguration` said this run, asked at most once; `None` where
+    /// it could not be asked.
+    organization_answer: OnceCell<Option<Organization>>,
 }
 
 impl<'a> Admin<'a> {
@@ -119,7 +120,7 @@ impl<'a> Admin<'a> {
             sdk: settings.sdk,
             member: settings.member,
             administrations: settings.administrations,
-            limit: OnceCell::new(),
+            organization_answer: OnceCell::new(),
         }
     }
 }
@@ -137,7 +138,7 @@ impl Admin<'_> {
         let asked = self.organization(deadline).await;
         let mode = match asked {
             Ok(answer) => {
-                let _ = self.limit.set(answer.member_account_limit_reached());
+                let _ = self.organization_answer.set(Some(organization_of(&answer)));
                 Administration::DelegatedAdministrator
             }
             Err(error) if error.aws().is_some_and(|e| e.says(NOT_SUBSCRIBED)) => {
@@ -161,16 +162,16 @@ impl Admin<'_> {
             .learn(Service::SecurityHub, self.region, mode);
     }
 
-    /// Whether the member quota is reached (`MemberAccountLimitReached`): known from `prepare`
-    /// when it asked this run, else asked once; `None` where it cannot be known.
-    pub(super) async fn limit_reached(&self, deadline: Deadline) -> Option<bool> {
+    /// What `DescribeOrganizationConfiguration` says this run: from `prepare` when it asked,
+    /// else asked once; `None` where it cannot be known.
+    pub(super) async fn organization_answer(&self, deadline: Deadline) -> Option<Organization> {
         *self
-            .limit
+            .organization_answer
             .get_or_init(|| async {
                 self.organization(deadline)
                     .await
                     .ok()
-                    .and_then(|answer| answer.member_account_limit_reached())
+                    .map(|answer| organization_of(&answer))
             })
             .await
     }
@@ -329,6 +330,34 @@ const RESULT_ACTIONS: &[(&str, &str)] = &[
         "An invitation is pending; nothing to do unless the member stays at Invited, then ask the account owner to accept it.",
     ),
 ];
+
+/// The report's note where the organisation's auto-enable is off.
+pub(super) const AUTO_ENABLE_OFF: &str = "Security Hub's organisation auto-enable is off (AutoEnable false, local configuration): a new account of the organisation is covered only when this function enrols it. To have Security Hub enable new accounts itself as well, turn on auto-enable in those regions (Security Hub console, Configuration, Organization; or UpdateOrganizationConfiguration with AutoEnable true), or use central configuration with a policy that enables Security Hub. This function never changes it.";
+
+/// The report's note where Security Hub uses central configuration.
+pub(super) const CENTRAL_CONFIGURATION: &str = "Security Hub uses central configuration: its configuration policies, not auto-enable (always off there), decide whether a new account of the organisation is enabled. Check that a policy associated with the new accounts enables Security Hub. This function never changes it.";
+
+/// The delegated administrator's view of the organisation in a region. Under `CENTRAL`
+/// configuration, "AutoEnable is set to false and can't be updated" and configuration policies
+/// decide (API reference, `DescribeOrganizationConfiguration`), so it is read as central
+/// configuration, not as auto-enable off; under `LOCAL`, `AutoEnable` is the setting.
+fn organization_of(answer: &DescribeOrganizationConfigurationOutput) -> Organization {
+    let central = answer
+        .organization_configuration()
+        .and_then(|c| c.configuration_type())
+        .is_some_and(|t| *t == OrganizationConfigurationConfigurationType::Central);
+    let auto_enable = if central {
+        Some(AutoEnable::CentralConfiguration)
+    } else {
+        answer
+            .auto_enable()
+            .map(|on| if on { AutoEnable::On } else { AutoEnable::Off })
+    };
+    Organization {
+        limit_reached: answer.member_account_limit_reached(),
+        auto_enable,
+    }
+}
 
 /// Security Hub's member quotas, per region: "up to 10,000 member accounts per delegated
 /// administrator account in each AWS Region", and "up to 1,000 member account invitations per
