@@ -140,6 +140,7 @@ def parameter_sets(source: dict) -> list[tuple[str, str, dict]]:
         ("alarm-email", "us-east-1", {"AlarmEmail": "security-alarms@example.com"}),
         ("no-report", "us-east-1", {"ReportWhen": "never"}),
         ("no-coverage-alarm", "us-east-1", {"EnableCoverageAlarm": "false"}),
+        ("remove-departed", "us-east-1", {"RemoveDepartedMembers": "true", "EnableSecurityHub": "true"}),
         ("metrics-namespace", "us-east-1", {"MetricsNamespace": "Security/Onboarding"}),
         # The shortest window the template accepts.
         ("shortest-window", "us-east-1", {"BatchingWindowSeconds": str(window.get("MinValue", 0))}),

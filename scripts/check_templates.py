@@ -95,7 +95,7 @@ TEMPLATES = {
         "SweepSchedule": ["", "rate(1 day)"],
         "ReportWhen": ["always", "never"],
         "AlarmEmail": ["", "security@example.com"],
-        "EnableCoverageAlarm": ["true", "false"],
+        "RemoveDepartedMembers": ["false", "true"],
     },
     "forwarder.yaml": {
         "AWS::Region": ["us-east-1", "eu-west-1", "ap-southeast-2"],
@@ -145,6 +145,10 @@ def expected_grant(params: dict) -> dict[str, bool]:
     }
     if params["EnableSecurityHub"] == "true":
         grant["SecurityHubMembers"] = listed
+    if params["RemoveDepartedMembers"] == "true":
+        grant["GuardDutyRemoveDepartedMembers"] = listed
+        if params["EnableSecurityHub"] == "true":
+            grant["SecurityHubRemoveDepartedMembers"] = listed
     if not listed:
         grant["AccountEnabledRegions"] = False
     if params["MemberRoleName"]:
@@ -205,6 +209,11 @@ def derived(params: dict) -> dict:
     if out.get("ReportWhen") not in (None, "never"):
         out.setdefault("ReportSender", "guardduty-onboarding@example.com")
         out.setdefault("ReportRecipients", "security@example.com")
+    # The coverage alarm touches no IAM and no other resource's condition: it takes both of its
+    # values with AlarmEmail's rather than doubling every combination (a subscriber without the
+    # alarm, and the alarm without one).
+    if "AlarmEmail" in out and "EnableCoverageAlarm" not in out:
+        out["EnableCoverageAlarm"] = "false" if out["AlarmEmail"] else "true"
     return out
 
 

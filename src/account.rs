@@ -47,8 +47,15 @@ impl fmt::Display for AccountId {
 /// An account id as a number: 12 digits fit a `u64`, so a map of a large organisation's members
 /// (a sweep's `ListMembers`: 50,000 in each of 34 service-regions) keys on 8 bytes, not on a
 /// string of its own per member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AccountNumber(u64);
+
+impl std::fmt::Display for AccountNumber {
+    /// The 12-digit id, leading zeros kept.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:012}", self.0)
+    }
+}
 
 impl AccountNumber {
     /// The number of a 12-digit id; `None` for anything else.

@@ -121,6 +121,13 @@ pub const VARIABLES: &[Variable] = &[
         template_default: "32",
     },
     Variable {
+        name: "REMOVE_DEPARTED_MEMBERS",
+        parameter: "RemoveDepartedMembers",
+        meaning: "`true` or `false`: whether a sweep disassociates and deletes the members whose accounts the organisation no longer backs (absent from it, or not `ACTIVE` there). Off, they are only reported, each with its action; a dry run says what it would remove.",
+        default: "false",
+        template_default: "false",
+    },
+    Variable {
         name: "METRICS_NAMESPACE",
         parameter: "MetricsNamespace",
         meaning: "The CloudWatch namespace of the run's metrics (its counts, in all, per service and per kind of trigger), written to the function's log in CloudWatch's embedded metric format; `none` writes none. The template's coverage alarm reads them.",
@@ -251,6 +258,8 @@ pub struct Config {
     pub management_account: Option<crate::account::AccountId>,
     /// Where the run's metrics go; none when `METRICS_NAMESPACE` is `none`.
     pub metrics: Option<crate::metrics::Namespace>,
+    /// A sweep disassociates and deletes the members the organisation no longer backs.
+    pub remove_departed_members: bool,
 }
 
 /// A variable that is missing or wrong.
@@ -317,6 +326,7 @@ impl Config {
         };
         let disable_email_notification = flag("DISABLE_EMAIL_NOTIFICATION")?;
         let security_hub = flag("ENABLE_SECURITY_HUB")?;
+        let remove_departed_members = flag("REMOVE_DEPARTED_MEMBERS")?;
         let member_role = match get("MEMBER_ROLE_NAME") {
             None => None,
             Some(value) => Some(RoleName::parse(value.trim()).ok_or_else(|| {
@@ -396,6 +406,7 @@ impl Config {
             member_concurrency,
             management_account,
             metrics,
+            remove_departed_members,
         })
     }
 }

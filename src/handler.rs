@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 use tracing::{error, info, warn};
 
-use crate::account::AccountId;
+use crate::account::{AccountId, AccountNumber};
 use crate::clock;
 use crate::config::{Config, Regions};
 use crate::delivery;
@@ -28,7 +28,7 @@ use crate::mail::MailError;
 use crate::member_role::MemberRole;
 use crate::metrics;
 use crate::org::{self, ListingError};
-use crate::outcome::{Inactive, RegionNotEnabled, Service, Summary};
+use crate::outcome::{Inactive, RegionNotEnabled, Service, Standing, Summary};
 use crate::pipeline::{self, Acceptance};
 use crate::regions::{self, RegionsError};
 use crate::request;
@@ -284,6 +284,9 @@ impl Onboarder {
         })?;
         summary.regions_not_enabled = regional.not_enabled.clone();
 
+        // For a sweep: the organisation's accounts that are not ACTIVE, with their states, so
+        // that each region's members it no longer backs are found.
+        let mut backing = None;
         let (ready, sweep) = match entries {
             Some(entries) => {
                 let request = request::validate(entries, own_account.as_ref());
@@ -300,6 +303,17 @@ impl Onboarder {
                         .inspect_err(|e| error!(error = %e, "organisation not listed"))?;
                 summary.not_attempted = listing.unusable;
                 summary.inactive = listing.inactive;
+                backing = Some(pipeline::Backing {
+                    inactive: summary
+                        .inactive
+                        .iter()
+                        .filter_map(|a| {
+                            let standing = Standing::of_state(&a.state);
+                            Some((AccountNumber::of(&a.account_id)?, standing))
+                        })
+                        .collect(),
+                    remove: self.config.remove_departed_members,
+                });
                 log_inactive(&summary.inactive);
                 (listing.active, true)
             }
@@ -338,6 +352,7 @@ impl Onboarder {
                 sweep,
                 dry_run: summary.dry_run,
                 concurrency: self.limits.batch_concurrency,
+                backing: backing.as_ref(),
             },
             acceptance,
             &ready,

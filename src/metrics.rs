@@ -92,7 +92,7 @@ impl Namespace {
 type Read = fn(&Counts) -> usize;
 
 /// The counts that become metrics, by name.
-const COUNTS: [(&str, Read); 7] = [
+const COUNTS: [(&str, Read); 9] = [
     ("Invited", |c| c.invited),
     ("EnabledByOrganization", |c| c.enabled_by_organization),
     ("Accepted", |c| c.accepted),
@@ -100,6 +100,8 @@ const COUNTS: [(&str, Read); 7] = [
     ("NeedsAction", |c| c.needs_action),
     ("Unprocessed", |c| c.unprocessed),
     ("RegionsSkipped", |c| c.regions_unusable),
+    ("Departed", |c| c.departed),
+    ("Removed", |c| c.removed),
 ];
 
 /// The names of the run's metrics, in all and per kind of trigger.

@@ -359,6 +359,10 @@ pub enum Step {
     Invite,
     /// Accepting the invitation in the member account, through the member role.
     Accept,
+    /// `DisassociateMembers`, for a member the organisation no longer backs.
+    Disassociate,
+    /// `DeleteMembers`, after disassociating it.
+    Delete,
 }
 
 impl Step {
@@ -372,6 +376,8 @@ impl Step {
             Step::Create => "create",
             Step::Invite => "invite",
             Step::Accept => "accept",
+            Step::Disassociate => "disassociate",
+            Step::Delete => "delete",
         }
     }
 }
@@ -386,6 +392,9 @@ pub enum Plan {
     Invite,
     /// An invitation pending: accept it in the member account, through the member role.
     Accept,
+    /// A member the organisation no longer backs, with `REMOVE_DEPARTED_MEMBERS`: disassociate
+    /// and delete it.
+    Remove,
 }
 
 impl Plan {
@@ -394,6 +403,7 @@ impl Plan {
             Plan::Create => "create",
             Plan::Invite => "invite",
             Plan::Accept => "accept",
+            Plan::Remove => "remove",
         }
     }
 
@@ -413,6 +423,51 @@ impl Plan {
             (Plan::Accept, _) => {
                 "invitation pending: would accept it in the member account through the member role"
             }
+            (Plan::Remove, _) => {
+                "a member the organisation no longer backs: would disassociate and delete it (REMOVE_DEPARTED_MEMBERS)"
+            }
+        }
+    }
+}
+
+/// Where a member's account stands in the organisation, when the organisation no longer backs
+/// it: absent, or its `State` in Organizations other than `ACTIVE`. One byte, so that a row stays
+/// small (a sweep holds one per account, service and region); the states as Organizations spells
+/// them are in the run's `inactive` list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Standing {
+    /// Not in the organisation (it left, was removed, or was closed and cleaned up).
+    Absent,
+    Suspended,
+    PendingClosure,
+    Closed,
+    PendingActivation,
+    /// A state Organizations added after this was written.
+    NotActive,
+}
+
+impl Standing {
+    /// The standing of an account whose state in Organizations is `state` (not `ACTIVE`).
+    pub fn of_state(state: &str) -> Standing {
+        match state.to_ascii_uppercase().as_str() {
+            "SUSPENDED" => Standing::Suspended,
+            "PENDING_CLOSURE" => Standing::PendingClosure,
+            "CLOSED" => Standing::Closed,
+            "PENDING_ACTIVATION" => Standing::PendingActivation,
+            _ => Standing::NotActive,
+        }
+    }
+
+    /// In words, for the report: "not in the organisation", "SUSPENDED in the organisation".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Standing::Absent => "not in the organisation",
+            Standing::Suspended => "SUSPENDED in the organisation",
+            Standing::PendingClosure => "PENDING_CLOSURE in the organisation",
+            Standing::Closed => "CLOSED in the organisation",
+            Standing::PendingActivation => "PENDING_ACTIVATION in the organisation",
+            Standing::NotActive => "not ACTIVE in the organisation",
         }
     }
 }
@@ -443,6 +498,15 @@ pub enum Outcome {
         status: Option<MemberStatus>,
         accept: bool,
     },
+    /// A member whose account the organisation no longer backs: absent from it, or there but
+    /// not `ACTIVE` ([`Standing`]). Its findings still reach this administrator; nothing was
+    /// changed. `status` is its relationship status.
+    Departed {
+        status: MemberStatus,
+        standing: Standing,
+    },
+    /// Such a member, disassociated and deleted (`REMOVE_DEPARTED_MEMBERS`).
+    Removed { standing: Standing },
     /// Not processed: the step, and why (the service's result or error verbatim, rendered).
     /// Boxed: a reason is larger than any other outcome, and most rows are not unprocessed, so
     /// a large run's rows stay the size of a status.
@@ -460,11 +524,12 @@ impl Outcome {
         }
     }
 
-    /// Whether a person has to look at it: not processed, or a member that is not monitored.
+    /// Whether a person has to look at it: not processed, a member that is not monitored, or
+    /// one the organisation no longer backs.
     pub fn needs_attention(&self) -> bool {
         matches!(
             self,
-            Outcome::NeedsAction { .. } | Outcome::Unprocessed { .. }
+            Outcome::NeedsAction { .. } | Outcome::Unprocessed { .. } | Outcome::Departed { .. }
         )
     }
 }
@@ -583,6 +648,10 @@ pub struct Counts {
     pub unprocessed: usize,
     /// Service-regions that could not be used at all, each reported once.
     pub regions_unusable: usize,
+    /// A sweep's members whose accounts the organisation no longer backs, left in place.
+    pub departed: usize,
+    /// Such members disassociated and deleted (`REMOVE_DEPARTED_MEMBERS`).
+    pub removed: usize,
 }
 
 /// The outcome of a whole run: what the response carries and the report renders.
@@ -656,19 +725,21 @@ impl Counts {
             Outcome::NeedsAction { .. } => self.needs_action += 1,
             Outcome::WouldDo { .. } => self.would_do += 1,
             Outcome::Unprocessed { .. } => self.unprocessed += 1,
+            Outcome::Departed { .. } => self.departed += 1,
+            Outcome::Removed { .. } => self.removed += 1,
         }
     }
 
-    /// What a person has to look at: unprocessed rows, members that are not monitored, and
-    /// service-regions that could not be used.
+    /// What a person has to look at: unprocessed rows, members that are not monitored or that
+    /// the organisation no longer backs, and service-regions that could not be used.
     pub fn attention(&self) -> usize {
-        self.unprocessed + self.needs_action + self.regions_unusable
+        self.unprocessed + self.needs_action + self.departed + self.regions_unusable
     }
 
     /// Rows where the run changed something: a member invited, enabled through the
-    /// organisation, or an invitation accepted.
+    /// organisation, an invitation accepted, or a departed member removed.
     pub fn changed(&self) -> usize {
-        self.invited + self.enabled_by_organization + self.accepted
+        self.invited + self.enabled_by_organization + self.accepted + self.removed
     }
 }
 

@@ -224,10 +224,12 @@ fn new_group(row: &Row<'_>) -> Option<AttentionGroup> {
         Outcome::NeedsAction { .. } => ("needs_action", None),
         Outcome::Unprocessed { step, .. } => ("unprocessed", Some(*step)),
         Outcome::WouldDo { .. } => ("would_do", None),
+        Outcome::Departed { .. } => ("departed", None),
         Outcome::Invited
         | Outcome::EnabledByOrganization
         | Outcome::Accepted { .. }
-        | Outcome::AlreadyMember { .. } => return None,
+        | Outcome::AlreadyMember { .. }
+        | Outcome::Removed { .. } => return None,
     };
     Some(AttentionGroup {
         service: row.service(),

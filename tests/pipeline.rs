@@ -29,7 +29,7 @@ use onboarder::member_role::MemberRole;
 use onboarder::org::MemberAccount;
 use onboarder::outcome::{
     AccountOutcome, Administration, AutoEnable, MemberStatus, Outcome, Plan, Reason, RegionOutcome,
-    Service, Step, Summary,
+    Service, Standing, Step, Summary,
 };
 use onboarder::pipeline::{self, Acceptance};
 use onboarder::service::guardduty::Invitation;
@@ -134,7 +134,7 @@ impl World {
     async fn run_with(
         &self,
         accounts: &[MemberAccount],
-        settings: pipeline::Settings,
+        settings: pipeline::Settings<'_>,
         acceptance: Option<Acceptance<'_>>,
     ) -> Run {
         let shared = service::Settings {
@@ -161,12 +161,13 @@ impl World {
 }
 
 /// A run as the handler makes it: no deadline, no sweep, the default batches at once.
-fn settings() -> pipeline::Settings {
+fn settings() -> pipeline::Settings<'static> {
     pipeline::Settings {
         deadline: Deadline::none(),
         sweep: false,
         dry_run: false,
         concurrency: BATCH_CONCURRENCY,
+        backing: None,
     }
 }
 
@@ -1143,5 +1144,159 @@ async fn the_organisations_auto_enable_is_read_and_reported_and_never_changed() 
             .iter()
             .all(|c| !format!("{:?}", c.operation).starts_with("Update")),
         "nothing is changed"
+    );
+}
+
+/// A sweep reports each member whose account the organisation no longer backs (absent from it,
+/// or not `ACTIVE`) in its own row, with its status and its state there, and changes nothing;
+/// a dry run with removal on says what it would remove; with removal on, each is disassociated,
+/// then deleted, in both services, and a refusal is that member's row, in the service's words.
+#[tokio::test(start_paused = true)]
+async fn a_sweep_reports_or_removes_the_members_the_organisation_no_longer_backs() {
+    let (active, absent, suspended) = ("270000000001", "270000000009", "270000000008");
+    let world = World::new(&[US], true, &[US]);
+    for (id, status) in [
+        (active, "Enabled"),
+        (absent, "Enabled"),
+        (suspended, "Invited"),
+    ] {
+        world.standin.put_member(US, id, "m@example.com", status);
+        world
+            .standin
+            .put_security_hub_member(US, id, "m@example.com", status);
+    }
+    let all = [account(active)];
+    let backing = |remove| pipeline::Backing {
+        inactive: [(
+            onboarder::account::AccountNumber::of(suspended).expect("12 digits"),
+            Standing::Suspended,
+        )]
+        .into(),
+        remove,
+    };
+    let sweep = |backing, dry_run| pipeline::Settings {
+        sweep: true,
+        dry_run,
+        backing: Some(backing),
+        ..settings()
+    };
+    let writes = || {
+        world
+            .standin
+            .calls()
+            .iter()
+            .filter(|c| c.operation.is_write())
+            .count()
+    };
+
+    // Reported, nothing changed.
+    let reported = backing(false);
+    let run = world.run_with(&all, sweep(&reported, false), None).await;
+    for service in [Service::GuardDuty, Service::SecurityHub] {
+        assert_eq!(run.outcome(service, US, active), &already("Enabled"));
+        assert_eq!(
+            run.outcome(service, US, absent),
+            &Outcome::Departed {
+                status: MemberStatus::Enabled,
+                standing: Standing::Absent
+            }
+        );
+        assert_eq!(
+            run.outcome(service, US, suspended),
+            &Outcome::Departed {
+                status: MemberStatus::Invited,
+                standing: Standing::Suspended
+            }
+        );
+        let action = onboarder::service::departed_action(service);
+        assert!(action.contains("REMOVE_DEPARTED_MEMBERS"), "{action}");
+    }
+    assert_eq!(writes(), 0, "nothing is changed by default");
+
+    // A dry run with removal on: what it would remove, nothing changed.
+    let removing = backing(true);
+    let run = world.run_with(&all, sweep(&removing, true), None).await;
+    for id in [absent, suspended] {
+        assert!(
+            matches!(
+                run.outcome(Service::GuardDuty, US, id),
+                Outcome::WouldDo {
+                    plan: Plan::Remove,
+                    ..
+                }
+            ),
+            "{id}"
+        );
+    }
+    assert_eq!(writes(), 0, "a dry run changes nothing");
+
+    // Removed: disassociated, then deleted, in both services.
+    let run = world.run_with(&all, sweep(&removing, false), None).await;
+    for service in [Service::GuardDuty, Service::SecurityHub] {
+        assert_eq!(
+            run.outcome(service, US, absent),
+            &Outcome::Removed {
+                standing: Standing::Absent
+            }
+        );
+        assert_eq!(
+            run.outcome(service, US, suspended),
+            &Outcome::Removed {
+                standing: Standing::Suspended
+            }
+        );
+    }
+    for members in [
+        world.standin.members(US),
+        world.standin.security_hub_members(US),
+    ] {
+        assert!(!members.contains_key(absent) && !members.contains_key(suspended));
+        assert!(
+            members.contains_key(active),
+            "the organisation's account stays"
+        );
+    }
+    let ops = |service| -> Vec<Operation> {
+        world
+            .standin
+            .calls()
+            .iter()
+            .filter(|c| c.service == service && c.operation.is_write())
+            .map(|c| c.operation)
+            .collect()
+    };
+    for service in [standin::Service::GuardDuty, standin::Service::SecurityHub] {
+        assert_eq!(
+            ops(service),
+            [Operation::DisassociateMembers, Operation::DeleteMembers],
+            "{service:?}: one call each for both members, disassociated first"
+        );
+    }
+
+    // A delete the service refuses: the member's row, at the delete step; it stays
+    // disassociated.
+    world
+        .standin
+        .put_member(US, absent, "m@example.com", "Enabled");
+    world.standin.inject(Fault::always(
+        Operation::DeleteMembers,
+        US,
+        FaultKind::ServerError,
+    ));
+    let run = world.run_with(&all, sweep(&removing, false), None).await;
+    assert!(
+        matches!(
+            run.outcome(Service::GuardDuty, US, absent),
+            Outcome::Unprocessed {
+                step: Step::Delete,
+                ..
+            }
+        ),
+        "{:?}",
+        run.outcome(Service::GuardDuty, US, absent)
+    );
+    assert_eq!(
+        world.standin.members(US)[absent].relationship_status,
+        "Removed"
     );
 }

@@ -558,6 +558,17 @@ async fn a_sweep_reconciles_the_organisation_and_a_second_sweep_invites_no_one()
     }
     assert_eq!(first.counts.invited, 2 * 297);
     assert_eq!(world.standin.invitations().len(), 2 * 297);
+    // The member outside the organisation is reported in each region, and left in place.
+    for region in [US, EU] {
+        assert_eq!(
+            outcome(&first, Service::GuardDuty, region, "777777777777"),
+            &Outcome::Departed {
+                status: "Enabled".into(),
+                standing: onboarder::outcome::Standing::Absent
+            }
+        );
+    }
+    assert_eq!(first.counts.departed, 2);
 
     // Again: nothing written, and the report says no one was invited.
     let before = calls.len();
@@ -591,6 +602,29 @@ async fn a_sweep_reconciles_the_organisation_and_a_second_sweep_invites_no_one()
         "{}",
         messages[1]["subject"]
     );
+
+    assert_eq!(
+        second.counts.departed, 2,
+        "still reported: nothing was changed"
+    );
+
+    // With REMOVE_DEPARTED_MEMBERS, a sweep removes the member outside the organisation.
+    let removing = world.onboarder_with(
+        &sdk,
+        &[
+            ("REPORT_WHEN", "never"),
+            ("REMOVE_DEPARTED_MEMBERS", "true"),
+        ],
+        TEST_LIMITS,
+    );
+    let removed = invoke(&removing, json!({"sweep": true}))
+        .await
+        .expect("sweeps");
+    assert_eq!(removed.counts.removed, 2, "{:?}", removed.counts);
+    assert_eq!(removed.counts.departed, 0);
+    for region in [US, EU] {
+        assert!(!world.standin.members(region).contains_key("777777777777"));
+    }
 
     // Everything in place: nothing sent under REPORT_WHEN=unprocessed or changes, "nothing to
     // do" under always.

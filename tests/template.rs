@@ -812,11 +812,15 @@ const FUNCTION_ACTIONS: &[&str] = &[
     "guardduty:ListMembers",
     "guardduty:CreateMembers",
     "guardduty:InviteMembers",
+    "guardduty:DisassociateMembers",
+    "guardduty:DeleteMembers",
     "securityhub:GetMembers",
     "securityhub:ListMembers",
     "securityhub:CreateMembers",
     "securityhub:InviteMembers",
     "securityhub:DescribeOrganizationConfiguration",
+    "securityhub:DisassociateMembers",
+    "securityhub:DeleteMembers",
     "organizations:DescribeAccount",
     "organizations:ListAccounts",
     "account:ListRegions",
@@ -929,7 +933,15 @@ fn each_optional_statement_exists_exactly_with_its_feature() {
         .collect();
     let expected: BTreeMap<String, Option<String>> = [
         ("GuardDutyMembers", None),
+        (
+            "GuardDutyRemoveDepartedMembers",
+            Some("RemovesDepartedMembers"),
+        ),
         ("SecurityHubMembers", Some("EnablesSecurityHub")),
+        (
+            "SecurityHubRemoveDepartedMembers",
+            Some("RemovesDepartedSecurityHubMembers"),
+        ),
         ("OrganizationsAccountEmail", None),
         ("OrganizationsListAccounts", None),
         ("SqsAccountEvents", None),
@@ -959,17 +971,21 @@ fn each_statement_is_scoped_as_narrowly_as_its_actions_allow() {
         "AWS::NoValue",
         {"StringEquals": {"aws:RequestedRegion": ["HasRegions", [",", "Regions"], ["AWS::Region"]]}}
     ]);
-    let (_, guardduty) = statement(&statements, "GuardDutyMembers");
-    assert_eq!(guardduty["Resource"], "*");
-    assert_eq!(guardduty["Condition"], regions);
+    for sid in ["GuardDutyMembers", "GuardDutyRemoveDepartedMembers"] {
+        let (_, guardduty) = statement(&statements, sid);
+        assert_eq!(guardduty["Resource"], "*");
+        assert_eq!(guardduty["Condition"], regions);
+    }
 
     // Security Hub's take the administrator's own hub, in the same regions.
-    let (_, hub) = statement(&statements, "SecurityHubMembers");
-    assert_eq!(
-        hub["Resource"],
-        "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:hub/default"
-    );
-    assert_eq!(hub["Condition"], regions);
+    for sid in ["SecurityHubMembers", "SecurityHubRemoveDepartedMembers"] {
+        let (_, hub) = statement(&statements, sid);
+        assert_eq!(
+            hub["Resource"],
+            "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:hub/default"
+        );
+        assert_eq!(hub["Condition"], regions);
+    }
 
     // ListAccounts defines no resource type; Organizations is global.
     let (_, listing) = statement(&statements, "OrganizationsListAccounts");
@@ -1007,7 +1023,11 @@ fn each_statement_is_scoped_as_narrowly_as_its_actions_allow() {
         .collect();
     assert_eq!(
         star,
-        BTreeSet::from(["GuardDutyMembers", "OrganizationsListAccounts"]),
+        BTreeSet::from([
+            "GuardDutyMembers",
+            "GuardDutyRemoveDepartedMembers",
+            "OrganizationsListAccounts"
+        ]),
         "\"*\" only for actions that define no resource type"
     );
 }
@@ -1726,7 +1746,7 @@ fn the_coverage_alarm_sums_the_runs_metrics_that_need_a_person() {
             .iter()
             .map(|(_, name)| *name)
             .collect::<BTreeSet<_>>(),
-        BTreeSet::from(["NeedsAction", "RegionsSkipped", "Unprocessed"])
+        BTreeSet::from(["Departed", "NeedsAction", "RegionsSkipped", "Unprocessed"])
     );
     let terms: BTreeSet<&str> = expression
         .expect("an expression")

@@ -293,7 +293,9 @@ fn each_count_is_the_runs_in_all_and_each_services() {
             "AlreadyMember",
             "NeedsAction",
             "Unprocessed",
-            "RegionsSkipped"
+            "RegionsSkipped",
+            "Departed",
+            "Removed"
         ]
     );
     assert_eq!(
@@ -331,7 +333,7 @@ fn each_count_is_the_runs_in_all_and_each_services() {
     }
     let per_service = &d["_aws"]["CloudWatchMetrics"][1];
     assert_eq!(per_service["Dimensions"], serde_json::json!([[]]));
-    assert_eq!(per_service["Metrics"].as_array().unwrap().len(), 14);
+    assert_eq!(per_service["Metrics"].as_array().unwrap().len(), 18);
     // GuardDuty alone: no Security Hub metrics.
     let gd = document(
         &namespace(),

@@ -6,20 +6,22 @@
 pub mod accept;
 pub mod region;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::join_all;
 
+use crate::account::AccountNumber;
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{Outcome, Reason, RegionOutcome, Step};
+use crate::outcome::{Outcome, Reason, RegionOutcome, Standing, Step};
 use crate::service::MemberService;
 
 pub use accept::Acceptance;
 
 /// How a run goes, the same for every service-region.
 #[derive(Debug, Clone, Copy)]
-pub struct Settings {
+pub struct Settings<'a> {
     pub deadline: Deadline,
     /// Read every member with `ListMembers` rather than checking the accounts in batches.
     pub sweep: bool,
@@ -27,13 +29,26 @@ pub struct Settings {
     pub dry_run: bool,
     /// How many batches of 50 go through their steps at once, in each service-region.
     pub concurrency: usize,
+    /// For a sweep, what it knows of the organisation: then each region's members that the
+    /// organisation no longer backs are reported (or removed) too.
+    pub backing: Option<&'a Backing>,
+}
+
+/// What a sweep knows of the organisation beyond the accounts it onboards (its `ACTIVE` ones):
+/// a member of a service-region that is neither is no longer backed by the organisation.
+#[derive(Debug, Clone, Default)]
+pub struct Backing {
+    /// The organisation's accounts that are not `ACTIVE`, with their standing.
+    pub inactive: HashMap<AccountNumber, Standing>,
+    /// Disassociate and delete such members (`REMOVE_DEPARTED_MEMBERS`); else only report them.
+    pub remove: bool,
 }
 
 /// Onboards `accounts` with every service-region of `services`: one [`RegionOutcome`] each, in
 /// the same order, every account's outcome kept.
 pub async fn run(
     mut services: Vec<MemberService<'_>>,
-    settings: Settings,
+    settings: Settings<'_>,
     acceptance: Option<Acceptance<'_>>,
     accounts: &[MemberAccount],
 ) -> Vec<RegionOutcome> {

@@ -13,20 +13,21 @@
 //!
 //! A dry run stops after the reads and says, per account, what would be done and why.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use futures::stream::{self, StreamExt};
 use tracing::{debug, info, warn};
 
-use super::Settings;
+use super::{Backing, Settings};
+use crate::account::AccountNumber;
 use crate::aws_error::CallError;
 use crate::config::Region;
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
 use crate::outcome::{
     AccountOutcome, Administration, MemberStatus, Outcome, Plan, Reason, Reasons, RegionOutcome,
-    RegionProblem, Step,
+    RegionProblem, Standing, Step,
 };
 use crate::service::{MAX_BATCH, MemberService, Refusal, Statuses, Unusable, batches, status_of};
 use crate::text::redact_emails;
@@ -36,7 +37,7 @@ use crate::text::redact_emails;
 /// `accept`: invitations are accepted in the member accounts afterwards (for a dry run's words).
 pub async fn onboard(
     service: &mut MemberService<'_>,
-    settings: Settings,
+    settings: Settings<'_>,
     accept: bool,
     accounts: &[MemberAccount],
 ) -> RegionOutcome {
@@ -45,6 +46,7 @@ pub async fn onboard(
         sweep,
         dry_run,
         concurrency,
+        backing,
     } = settings;
     let region = service.region().clone();
     let region = &region;
@@ -169,7 +171,139 @@ pub async fn onboard(
     }
     outcome.accounts = rows;
     outcome.accounts.extend(strays);
+    if let (Some(backing), Some(listed)) = (backing, &listed) {
+        let departed = departed(listed, accounts, backing);
+        let reasons = &batches.reasons;
+        let rows = if backing.remove && !dry_run {
+            remove(service, region, deadline, reasons, departed).await
+        } else {
+            departed
+                .into_iter()
+                .map(|(number, status, standing)| {
+                    let outcome = if backing.remove {
+                        Outcome::WouldDo {
+                            plan: Plan::Remove,
+                            status: Some(status),
+                            accept: false,
+                        }
+                    } else {
+                        warn!(account_id = %number, service = service.service().name(), region = %region, status = %status, standing = standing.describe(), "a member the organisation no longer backs");
+                        Outcome::Departed { status, standing }
+                    };
+                    departed_row(number, outcome)
+                })
+                .collect()
+        };
+        outcome.accounts.extend(rows);
+    }
     outcome
+}
+
+/// A region's members that the organisation no longer backs: listed, but not among the
+/// accounts the sweep onboards (the organisation's `ACTIVE` ones), in account order, each with
+/// its status and where it stands in the organisation.
+fn departed(
+    listed: &Statuses,
+    accounts: &[MemberAccount],
+    backing: &Backing,
+) -> Vec<(AccountNumber, MemberStatus, Standing)> {
+    let ours: HashSet<AccountNumber> = accounts
+        .iter()
+        .filter_map(|a| AccountNumber::of(a.id.as_str()))
+        .collect();
+    let mut departed: Vec<_> = listed
+        .iter()
+        .filter(|(number, _)| !ours.contains(number))
+        .map(|(number, status)| {
+            (
+                *number,
+                status.clone(),
+                backing
+                    .inactive
+                    .get(number)
+                    .copied()
+                    .unwrap_or(Standing::Absent),
+            )
+        })
+        .collect();
+    departed.sort_by_key(|(number, _, _)| *number);
+    departed
+}
+
+fn departed_row(number: AccountNumber, outcome: Outcome) -> AccountOutcome {
+    AccountOutcome {
+        account_id: number.to_string().into(),
+        account_name: None,
+        outcome,
+    }
+}
+
+/// Disassociates, then deletes, the departed members, 50 at a time: each row `Removed`, or
+/// unprocessed at the step that refused it with the service's words.
+async fn remove(
+    service: &MemberService<'_>,
+    region: &Region,
+    deadline: Deadline,
+    reasons: &Reasons,
+    departed: Vec<(AccountNumber, MemberStatus, Standing)>,
+) -> Vec<AccountOutcome> {
+    let mut rows = Vec::with_capacity(departed.len());
+    for batch in departed.chunks(MAX_BATCH) {
+        let ids: Vec<String> = batch.iter().map(|(n, _, _)| n.to_string()).collect();
+        let mut left: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut outcomes: HashMap<&str, Outcome> = HashMap::new();
+        for (step, operation) in [
+            (Step::Disassociate, "DisassociateMembers"),
+            (Step::Delete, "DeleteMembers"),
+        ] {
+            if left.is_empty() {
+                break;
+            }
+            let answer = match step {
+                Step::Disassociate => service.disassociate(deadline, &left).await,
+                _ => service.delete(deadline, &left).await,
+            };
+            match answer {
+                Ok(refused) => {
+                    for refusal in refused {
+                        if let Some(id) = left.iter().find(|id| **id == refusal.account_id) {
+                            let result = reasons.share(Reason::Result(refusal.result));
+                            outcomes.insert(id, Outcome::Unprocessed { step, result });
+                        }
+                    }
+                }
+                Err(error) => {
+                    let result = reasons.share(Reason::call(operation, error));
+                    for id in &left {
+                        outcomes.insert(
+                            id,
+                            Outcome::Unprocessed {
+                                step,
+                                result: result.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+            left.retain(|id| !outcomes.contains_key(id));
+        }
+        for (number, _, standing) in batch {
+            let id = number.to_string();
+            let outcome = outcomes.remove(id.as_str()).unwrap_or(Outcome::Removed {
+                standing: *standing,
+            });
+            match &outcome {
+                Outcome::Unprocessed { step, result } => {
+                    warn!(account_id = %id, service = service.service().name(), region = %region, step = step.as_str(), result = %redact_emails(&result.to_string()), "unprocessed")
+                }
+                _ => {
+                    info!(account_id = %id, service = service.service().name(), region = %region, "a member the organisation no longer backs, removed")
+                }
+            }
+            rows.push(departed_row(*number, outcome));
+        }
+    }
+    rows
 }
 
 /// What every batch of a service-region shares.

@@ -71,7 +71,7 @@ pub fn subject(summary: &Summary) -> String {
         c.needs_action,
         plural(c.needs_action, "s", ""),
         c.unprocessed,
-        skipped(&c),
+        departed_and_skipped(&c),
     );
     if summary.dry_run {
         return format!(
@@ -90,11 +90,28 @@ pub fn subject(summary: &Summary) -> String {
     )
 }
 
-fn skipped(c: &Counts) -> String {
+/// The subject's end: departed members and those removed, and service-regions skipped, each only
+/// when there are some.
+fn departed_and_skipped(c: &Counts) -> String {
+    let mut more = String::new();
+    if c.departed > 0 {
+        more.push_str(&format!(
+            ", {} member{} the organisation no longer backs",
+            c.departed,
+            plural(c.departed, "", "s")
+        ));
+    }
+    if c.removed > 0 {
+        more.push_str(&format!(
+            ", {} departed member{} removed",
+            c.removed,
+            plural(c.removed, "", "s")
+        ));
+    }
     if c.regions_unusable == 0 {
-        String::new()
+        more
     } else {
-        format!(
+        more + &format!(
             ", {} service-region{} skipped",
             c.regions_unusable,
             plural(c.regions_unusable, "", "s")
@@ -128,6 +145,20 @@ fn counts_line(c: &Counts, dry_run: bool) -> String {
         plural(c.needs_action, "s", "")
     ));
     parts.push(format!("{} not processed", c.unprocessed));
+    if c.departed > 0 {
+        parts.push(format!(
+            "{} member{} the organisation no longer backs",
+            c.departed,
+            plural(c.departed, "", "s")
+        ));
+    }
+    if c.removed > 0 {
+        parts.push(format!(
+            "{} departed member{} removed",
+            c.removed,
+            plural(c.removed, "", "s")
+        ));
+    }
     if c.regions_unusable > 0 {
         parts.push(format!(
             "{} service-region{} skipped",

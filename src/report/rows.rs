@@ -22,6 +22,10 @@ pub enum Kind {
     NeedsAction,
     /// Not processed.
     Unprocessed,
+    /// A member the organisation no longer backs: someone has to act.
+    Departed,
+    /// Such a member, removed.
+    Removed,
     /// The service-region could not be used at all.
     Skipped,
 }
@@ -35,6 +39,8 @@ impl Kind {
             Kind::WouldDo => '?',
             Kind::NeedsAction => '!',
             Kind::Unprocessed => 'X',
+            Kind::Departed => 'D',
+            Kind::Removed => 'R',
             Kind::Skipped => '-',
         }
     }
@@ -47,6 +53,8 @@ impl Kind {
             Kind::WouldDo => "dry run: would be onboarded",
             Kind::NeedsAction => "member needs action",
             Kind::Unprocessed => "not processed",
+            Kind::Departed => "member the organisation no longer backs",
+            Kind::Removed => "departed member removed",
             Kind::Skipped => "region skipped",
         }
     }
@@ -59,21 +67,25 @@ impl Kind {
             Kind::WouldDo => ("#e1bee7", "#4a148c"),
             Kind::NeedsAction => ("#ffe0b2", "#e65100"),
             Kind::Unprocessed => ("#ffcdd2", "#b71c1c"),
+            Kind::Departed => ("#fff9c4", "#f57f17"),
+            Kind::Removed => ("#d7ccc8", "#3e2723"),
             Kind::Skipped => ("#e0e0e0", "#424242"),
         }
     }
 
     /// Done, as far as the function can take it: nothing for a person to look at.
     pub fn is_done(self) -> bool {
-        matches!(self, Kind::Enabled | Kind::Invited)
+        matches!(self, Kind::Enabled | Kind::Invited | Kind::Removed)
     }
 
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Enabled,
         Kind::Invited,
         Kind::WouldDo,
         Kind::NeedsAction,
         Kind::Unprocessed,
+        Kind::Departed,
+        Kind::Removed,
         Kind::Skipped,
     ];
 }
@@ -170,6 +182,8 @@ impl<'a> Row<'a> {
             Outcome::NeedsAction { .. } => "NEEDS_ACTION",
             Outcome::WouldDo { .. } => "WOULD",
             Outcome::Unprocessed { .. } => "UNPROCESSED",
+            Outcome::Departed { .. } => "DEPARTED",
+            Outcome::Removed { .. } => "REMOVED",
         }
     }
 
@@ -186,9 +200,9 @@ impl<'a> Row<'a> {
 
     pub fn status(&self) -> Option<&'a str> {
         match self.outcome() {
-            Outcome::AlreadyMember { status } | Outcome::NeedsAction { status } => {
-                Some(status.as_str())
-            }
+            Outcome::AlreadyMember { status }
+            | Outcome::NeedsAction { status }
+            | Outcome::Departed { status, .. } => Some(status.as_str()),
             Outcome::WouldDo { status, .. } => status.as_ref().map(MemberStatus::as_str),
             _ => None,
         }
@@ -208,6 +222,9 @@ impl<'a> Row<'a> {
         match self.outcome() {
             Outcome::Unprocessed { result, .. } => Some(result.text()),
             Outcome::WouldDo { plan, accept, .. } => Some(Cow::Borrowed(plan.explain(*accept))),
+            Outcome::Departed { standing, .. } | Outcome::Removed { standing } => {
+                Some(Cow::Borrowed(standing.describe()))
+            }
             _ => None,
         }
     }
@@ -231,6 +248,7 @@ fn action(outcome: &Outcome, service: Option<Service>) -> Option<&'static str> {
         (Outcome::AlreadyMember { status }, Some(service)) => {
             service::status_action(service, status)
         }
+        (Outcome::Departed { .. }, Some(service)) => Some(service::departed_action(service)),
         _ => None,
     }
 }
@@ -246,5 +264,7 @@ pub fn kind(outcome: &Outcome) -> Kind {
         Outcome::WouldDo { .. } => Kind::WouldDo,
         Outcome::NeedsAction { .. } => Kind::NeedsAction,
         Outcome::Unprocessed { .. } => Kind::Unprocessed,
+        Outcome::Departed { .. } => Kind::Departed,
+        Outcome::Removed { .. } => Kind::Removed,
     }
 }

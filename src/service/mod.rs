@@ -267,6 +267,32 @@ impl MemberService<'_> {
         }
     }
 
+    /// Disassociates members the organisation no longer backs (at most 50): the accounts it
+    /// could not disassociate, with their results.
+    pub async fn disassociate(
+        &self,
+        deadline: Deadline,
+        batch: &[&str],
+    ) -> Result<Vec<Refusal>, CallError> {
+        match self {
+            MemberService::GuardDuty(gd) => gd.disassociate(deadline, batch).await,
+            MemberService::SecurityHub(sh) => sh.disassociate(deadline, batch).await,
+        }
+    }
+
+    /// Deletes disassociated members (at most 50): the accounts it could not delete, with their
+    /// results.
+    pub async fn delete(
+        &self,
+        deadline: Deadline,
+        batch: &[&str],
+    ) -> Result<Vec<Refusal>, CallError> {
+        match self {
+            MemberService::GuardDuty(gd) => gd.delete(deadline, batch).await,
+            MemberService::SecurityHub(sh) => sh.delete(deadline, batch).await,
+        }
+    }
+
     /// Remembers what was learnt of the region's administration.
     pub fn learn(&self, administration: Administration) {
         match self {
@@ -291,6 +317,14 @@ impl MemberService<'_> {
             MemberService::GuardDuty(gd) => gd.accept(credentials, administrator, deadline).await,
             MemberService::SecurityHub(sh) => sh.accept(credentials, administrator, deadline).await,
         }
+    }
+}
+
+/// What to do about a member whose account the organisation no longer backs.
+pub fn departed_action(service: Service) -> &'static str {
+    match service {
+        Service::GuardDuty => guardduty::DEPARTED_ACTION,
+        Service::SecurityHub => securityhub::DEPARTED_ACTION,
     }
 }
 

@@ -222,6 +222,8 @@ pub(crate) fn answer(
         Operation::InviteMembers => invite_members(state, ctx, call),
         Operation::GetMembers => get_members(state, ctx, call),
         Operation::ListMembers => list_members(state, ctx),
+        Operation::DisassociateMembers => remove_members(state, ctx, call, false),
+        Operation::DeleteMembers => remove_members(state, ctx, call, true),
         Operation::DescribeOrganizationConfiguration => {
             max_results(ctx).map(|_| describe_organization_configuration(state, ctx.region))
         }
@@ -511,6 +513,40 @@ fn member_json(state: &State, region: &str, record: &Record) -> Value {
         out["invitedAt"] = json!(invited_at);
     }
     out
+}
+
+/// `DisassociateMembers` (the member stays, at `Removed`, and its invitation is gone) or
+/// `DeleteMembers` (the member is gone): `{"unprocessedAccounts": [...]}`, each account that is
+/// no member refused as `GetMembers` refuses it.
+fn remove_members(
+    state: &mut State,
+    ctx: &Ctx,
+    call: &mut Call,
+    delete: bool,
+) -> Result<Answer, Answer> {
+    let input: AccountIdsInput = parse(ctx.body)?;
+    call.account_ids = input.account_ids.clone();
+    check_length("accountIds", input.account_ids.len())?;
+    for id in &input.account_ids {
+        check_account_id(id)?;
+    }
+    let gd = &mut state.guardduty;
+    let mut rejected = Vec::new();
+    for id in &input.account_ids {
+        let members = gd.members.entry(ctx.region.to_owned()).or_default();
+        if !members.contains_key(id) {
+            rejected.push(unprocessed(id, results::NOT_A_MEMBER));
+            continue;
+        }
+        if delete {
+            members.remove(id);
+        } else if let Some(record) = members.get_mut(id) {
+            record.member.relationship_status = "Removed".to_owned();
+            record.updated_at = wire::now();
+        }
+        gd.pending.remove(&(ctx.region.to_owned(), id.clone()));
+    }
+    Ok(Answer::Ok(json!({ "unprocessedAccounts": rejected })))
 }
 
 fn get_members(state: &mut State, ctx: &Ctx, call: &mut Call) -> Result<Answer, Answer> {

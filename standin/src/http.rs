@@ -79,6 +79,12 @@ fn route(
         (Service::GuardDuty, &Method::POST, ["detector", _, "member", "get"]) => {
             (Operation::GetMembers, detector)
         }
+        (Service::GuardDuty, &Method::POST, ["detector", _, "member", "disassociate"]) => {
+            (Operation::DisassociateMembers, detector)
+        }
+        (Service::GuardDuty, &Method::POST, ["detector", _, "member", "delete"]) => {
+            (Operation::DeleteMembers, detector)
+        }
         (Service::GuardDuty, &Method::POST, ["detector", _, "administrator"]) => {
             (Operation::AcceptAdministratorInvitation, detector)
         }
@@ -90,6 +96,12 @@ fn route(
             (Operation::InviteMembers, None)
         }
         (Service::SecurityHub, &Method::POST, ["members", "get"]) => (Operation::GetMembers, None),
+        (Service::SecurityHub, &Method::POST, ["members", "disassociate"]) => {
+            (Operation::DisassociateMembers, None)
+        }
+        (Service::SecurityHub, &Method::POST, ["members", "delete"]) => {
+            (Operation::DeleteMembers, None)
+        }
         (Service::SecurityHub, &Method::POST, ["accounts"]) => (Operation::EnableSecurityHub, None),
         (Service::SecurityHub, &Method::GET, ["accounts"]) => (Operation::DescribeHub, None),
         (Service::SecurityHub, &Method::GET, ["organization", "configuration"]) => {
@@ -498,9 +510,11 @@ fn respond(
         // A refused or faulted request was not parsed by the operation; record what it
         // carried anyway.
         call.account_ids = match operation {
-            Operation::CreateMembers | Operation::InviteMembers | Operation::GetMembers => {
-                account_ids_in(body)
-            }
+            Operation::CreateMembers
+            | Operation::InviteMembers
+            | Operation::GetMembers
+            | Operation::DisassociateMembers
+            | Operation::DeleteMembers => account_ids_in(body),
             Operation::DescribeAccount => {
                 organizations::account_carried(body).into_iter().collect()
             }

@@ -95,6 +95,8 @@ pub enum Operation {
     InviteMembers,
     GetMembers,
     ListMembers,
+    DisassociateMembers,
+    DeleteMembers,
     /// GuardDuty, member side.
     CreateDetector,
     /// GuardDuty and Security Hub, member side.
@@ -123,6 +125,8 @@ impl Operation {
             self,
             Operation::CreateMembers
                 | Operation::InviteMembers
+                | Operation::DisassociateMembers
+                | Operation::DeleteMembers
                 | Operation::CreateDetector
                 | Operation::AcceptAdministratorInvitation
                 | Operation::EnableSecurityHub

@@ -177,6 +177,8 @@ pub(crate) fn answer(
         Operation::InviteMembers => invite_members(state, ctx, call),
         Operation::GetMembers => get_members(state, ctx, call),
         Operation::ListMembers => list_members(state, ctx),
+        Operation::DisassociateMembers => remove_members(state, ctx, call, false),
+        Operation::DeleteMembers => remove_members(state, ctx, call, true),
         other => Err(invalid_input(format!(
             "{other:?} is not a Security Hub operation"
         ))),
@@ -395,6 +397,39 @@ fn account_ids(ctx: &Ctx, call: &mut Call) -> Result<Vec<String>, Answer> {
         check_account_id(id)?;
     }
     Ok(input.account_ids)
+}
+
+/// `DisassociateMembers` (an empty answer: the members stay, at `Removed`) or `DeleteMembers`
+/// (the members are gone; `{"UnprocessedAccounts": [...]}`, each account that is no member
+/// refused as `GetMembers` refuses it).
+fn remove_members(
+    state: &mut State,
+    ctx: &Ctx,
+    call: &mut Call,
+    delete: bool,
+) -> Result<Answer, Answer> {
+    let ids = account_ids(ctx, call)?;
+    let hub = &mut state.securityhub;
+    let members = hub.members.entry(ctx.region.to_owned()).or_default();
+    let mut rejected = Vec::new();
+    for id in &ids {
+        if !members.contains_key(id) {
+            rejected.push(unprocessed(id, results::NOT_A_MEMBER));
+        } else if delete {
+            members.remove(id);
+        } else if let Some(record) = members.get_mut(id) {
+            record.member.relationship_status = "Removed".to_owned();
+            record.updated_at = wire::now();
+        }
+    }
+    for id in &ids {
+        hub.pending.remove(&(ctx.region.to_owned(), id.clone()));
+    }
+    Ok(Answer::Ok(if delete {
+        json!({ "UnprocessedAccounts": rejected })
+    } else {
+        json!({})
+    }))
 }
 
 fn invite_members(state: &mut State, ctx: &Ctx, call: &mut Call) -> Result<Answer, Answer> {

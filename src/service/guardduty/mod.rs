@@ -44,6 +44,8 @@ pub const OPERATIONS: &[&str] = &[
     "ListMembers",
     "CreateMembers",
     "InviteMembers",
+    "DisassociateMembers",
+    "DeleteMembers",
 ];
 
 /// The part of `CreateMembers`' result that means the account is already a member.
@@ -296,7 +298,7 @@ impl Admin<'_> {
                     .send()
             })
             .await?;
-        Ok(refusals(output.unprocessed_accounts(), RACE_CREATE))
+        Ok(refusals(output.unprocessed_accounts(), Some(RACE_CREATE)))
     }
 
     pub(super) async fn invite(
@@ -316,7 +318,49 @@ impl Admin<'_> {
                     .send()
             })
             .await?;
-        Ok(refusals(output.unprocessed_accounts(), RACE_INVITE))
+        Ok(refusals(output.unprocessed_accounts(), Some(RACE_INVITE)))
+    }
+
+    /// `DisassociateMembers` (`POST /detector/{detectorId}/member/disassociate`, at most 50
+    /// accounts): the members stop sharing findings; each account it could not disassociate is
+    /// in `unprocessedAccounts`, with its result.
+    pub(super) async fn disassociate(
+        &self,
+        deadline: Deadline,
+        batch: &[&str],
+    ) -> Result<Vec<Refusal>, CallError> {
+        let output = self
+            .paces
+            .send("DisassociateMembers", deadline, || {
+                self.client
+                    .disassociate_members()
+                    .detector_id(self.detector())
+                    .set_account_ids(Some(batch.iter().map(|id| (*id).to_owned()).collect()))
+                    .send()
+            })
+            .await?;
+        Ok(refusals(output.unprocessed_accounts(), None))
+    }
+
+    /// `DeleteMembers` (`POST /detector/{detectorId}/member/delete`, at most 50 accounts), after
+    /// disassociating them: GuardDuty's user guide removes an organisation member by
+    /// disassociating, then deleting it.
+    pub(super) async fn delete(
+        &self,
+        deadline: Deadline,
+        batch: &[&str],
+    ) -> Result<Vec<Refusal>, CallError> {
+        let output = self
+            .paces
+            .send("DeleteMembers", deadline, || {
+                self.client
+                    .delete_members()
+                    .detector_id(self.detector())
+                    .set_account_ids(Some(batch.iter().map(|id| (*id).to_owned()).collect()))
+                    .send()
+            })
+            .await?;
+        Ok(refusals(output.unprocessed_accounts(), None))
     }
 
     /// The member side: accepts `administrator`'s invitation in the member account whose
@@ -345,7 +389,9 @@ fn member_status(m: &aws_sdk_guardduty::types::Member) -> Option<(AccountNumber,
 }
 
 /// The per-account results of a call, with those that contain `race` marked as races.
-fn refusals(unprocessed: &[UnprocessedAccount], race: &str) -> Vec<Refusal> {
+/// The per-account results of a call; `race`, the part of a result that means another run got
+/// there first, where the call has one.
+fn refusals(unprocessed: &[UnprocessedAccount], race: Option<&str>) -> Vec<Refusal> {
     unprocessed
         .iter()
         .filter_map(|u| {
@@ -355,7 +401,7 @@ fn refusals(unprocessed: &[UnprocessedAccount], race: &str) -> Vec<Refusal> {
                 .to_owned();
             Some(Refusal {
                 account_id: u.account_id()?.to_owned(),
-                race: result.contains(race),
+                race: race.is_some_and(|race| result.contains(race)),
                 result,
             })
         })
@@ -389,6 +435,9 @@ const RESULT_ACTIONS: &[(&str, &str)] = &[
         "CreateMembers did not create this member; invoke the function again for this account.",
     ),
 ];
+
+/// What to do about a member the organisation no longer backs.
+pub(super) const DEPARTED_ACTION: &str = "This GuardDuty member's account has left the organisation or is no longer ACTIVE there, yet the member is still associated with this administrator. If the account is no longer yours, disassociate and delete the member in this region (GuardDuty console, Accounts; or DisassociateMembers, then DeleteMembers), or set REMOVE_DEPARTED_MEMBERS=true and the next sweep removes it.";
 
 /// The report's note where the organisation's auto-enable is off.
 pub(super) const AUTO_ENABLE_OFF: &str = "GuardDuty's organisation auto-enable is off (AutoEnableOrganizationMembers NONE): a new account of the organisation is covered only when this function enrols it. To have GuardDuty enable new accounts itself as well, set auto-enable to new accounts in those regions (GuardDuty console, Accounts, Auto-enable; or UpdateOrganizationConfiguration with AutoEnableOrganizationMembers NEW). This function never changes it.";

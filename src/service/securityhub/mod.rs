@@ -54,6 +54,8 @@ pub const OPERATIONS: &[&str] = &[
     "ListMembers",
     "CreateMembers",
     "InviteMembers",
+    "DisassociateMembers",
+    "DeleteMembers",
 ];
 
 /// Parts of Security Hub's results that only mean the account is already a member or invited.
@@ -271,6 +273,43 @@ impl Admin<'_> {
         Ok(refusals(output.unprocessed_accounts()))
     }
 
+    /// `DisassociateMembers` (`POST /members/disassociate`): its answer is empty, so a call
+    /// that succeeds has disassociated every account it named, and one that fails none.
+    pub(super) async fn disassociate(
+        &self,
+        deadline: Deadline,
+        batch: &[&str],
+    ) -> Result<Vec<Refusal>, CallError> {
+        self.paces
+            .send("DisassociateMembers", deadline, || {
+                self.client
+                    .disassociate_members()
+                    .set_account_ids(Some(batch.iter().map(|id| (*id).to_owned()).collect()))
+                    .send()
+            })
+            .await?;
+        Ok(Vec::new())
+    }
+
+    /// `DeleteMembers` (`POST /members/delete`), after disassociating; each account it could
+    /// not delete is in `UnprocessedAccounts`, with its result.
+    pub(super) async fn delete(
+        &self,
+        deadline: Deadline,
+        batch: &[&str],
+    ) -> Result<Vec<Refusal>, CallError> {
+        let output = self
+            .paces
+            .send("DeleteMembers", deadline, || {
+                self.client
+                    .delete_members()
+                    .set_account_ids(Some(batch.iter().map(|id| (*id).to_owned()).collect()))
+                    .send()
+            })
+            .await?;
+        Ok(refusals(output.unprocessed_accounts()))
+    }
+
     /// The member side: accepts `administrator`'s invitation in the member account whose
     /// `credentials` are given ([`member::accept`]).
     pub(super) async fn accept(
@@ -330,6 +369,9 @@ const RESULT_ACTIONS: &[(&str, &str)] = &[
         "An invitation is pending; nothing to do unless the member stays at Invited, then ask the account owner to accept it.",
     ),
 ];
+
+/// What to do about a member the organisation no longer backs.
+pub(super) const DEPARTED_ACTION: &str = "This Security Hub member's account has left the organisation or is no longer ACTIVE there, yet the member is still associated with this administrator. If the account is no longer yours, disassociate and delete the member in this region (Security Hub console, Configuration, Accounts; or DisassociateMembers, then DeleteMembers; under central configuration, a configuration policy that disables Security Hub), or set REMOVE_DEPARTED_MEMBERS=true and the next sweep removes it.";
 
 /// The report's note where the organisation's auto-enable is off.
 pub(super) const AUTO_ENABLE_OFF: &str = "Security Hub's organisation auto-enable is off (AutoEnable false, local configuration): a new account of the organisation is covered only when this function enrols it. To have Security Hub enable new accounts itself as well, turn on auto-enable in those regions (Security Hub console, Configuration, Organization; or UpdateOrganizationConfiguration with AutoEnable true), or use central configuration with a policy that enables Security Hub. This function never changes it.";
