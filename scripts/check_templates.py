@@ -112,6 +112,7 @@ FUNCTION_RULES = {
     "ControlTowerUpdateManagedAccount",
     "OrganizationsCreateAccountResult",
     "OrganizationsAccountJoinedOrganization",
+    "OrganizationsAccountDepartedOrganization",
 }
 
 
@@ -127,6 +128,7 @@ def expected_stack(name: str, params: dict) -> tuple[bool, set | None]:
         rules |= {
             "OrganizationsCreateAccountResult",
             "OrganizationsAccountJoinedOrganization",
+            "OrganizationsAccountDepartedOrganization",
         }
     if region == home:
         rules |= {"ControlTowerCreateManagedAccount", "ControlTowerUpdateManagedAccount"}

@@ -245,9 +245,15 @@ impl Onboarder {
             }),
         };
         // The accounts named, or `None` for a sweep of the whole organisation.
+        // The accounts named, or `None` for a sweep; and accounts that left the organisation.
+        let mut departed = None;
         let entries = match received.action {
             Action::Onboard(entries) => Some(entries),
             Action::Sweep => None,
+            Action::Departed(ids) => {
+                departed = Some(ids);
+                Some(Vec::new())
+            }
             Action::Ignore(reason) => {
                 // The reason quotes the event (a failure reason, a state): redacted, as every log.
                 let reason = redact_emails(&reason);
@@ -284,42 +290,6 @@ impl Onboarder {
         })?;
         summary.regions_not_enabled = regional.not_enabled.clone();
 
-        // For a sweep: the organisation's accounts that are not ACTIVE, with their states, so
-        // that each region's members it no longer backs are found.
-        let mut backing = None;
-        let (ready, sweep) = match entries {
-            Some(entries) => {
-                let request = request::validate(entries, own_account.as_ref());
-                let (ready, lookup_failed) =
-                    org::complete(&self.organizations, request.targets, deadline).await;
-                summary.not_attempted = request.rejected;
-                summary.not_attempted.extend(lookup_failed);
-                (ready, false)
-            }
-            None => {
-                let listing =
-                    org::list_accounts(&self.organizations, own_account.as_ref(), deadline)
-                        .await
-                        .inspect_err(|e| error!(error = %e, "organisation not listed"))?;
-                summary.not_attempted = listing.unusable;
-                summary.inactive = listing.inactive;
-                backing = Some(pipeline::Backing {
-                    inactive: summary
-                        .inactive
-                        .iter()
-                        .filter_map(|a| {
-                            let standing = Standing::of_state(&a.state);
-                            Some((AccountNumber::of(&a.account_id)?, standing))
-                        })
-                        .collect(),
-                    remove: self.config.remove_departed_members,
-                });
-                log_inactive(&summary.inactive);
-                (listing.active, true)
-            }
-        };
-        summary.accounts = ready.len();
-
         let settings = service::Settings {
             sdk: &self.sdk,
             detectors: &self.config.detectors,
@@ -335,29 +305,85 @@ impl Onboarder {
             .iter()
             .flat_map(|clients| MemberService::of_region(clients, settings))
             .collect();
-        let acceptance = self.member_role.as_ref().map(|role| Acceptance {
-            role,
-            concurrency: self.limits.member_concurrency,
-            administrator: own_account.as_ref().map(AccountId::as_str),
-            management: self
-                .config
-                .management_account
-                .as_ref()
-                .map(AccountId::as_str),
-        });
-        summary.regions = Box::pin(pipeline::run(
-            services,
-            pipeline::Settings {
-                deadline,
-                sweep,
-                dry_run: summary.dry_run,
-                concurrency: self.limits.batch_concurrency,
-                backing: backing.as_ref(),
-            },
-            acceptance,
-            &ready,
-        ))
-        .await;
+        if let Some(ids) = departed {
+            summary.accounts = ids.len();
+            let backing = pipeline::Backing {
+                inactive: Default::default(),
+                remove: self.config.remove_departed_members,
+            };
+            summary.regions = Box::pin(pipeline::departures(
+                services,
+                pipeline::Settings {
+                    deadline,
+                    sweep: false,
+                    dry_run: summary.dry_run,
+                    concurrency: self.limits.batch_concurrency,
+                    backing: Some(&backing),
+                },
+                &ids,
+            ))
+            .await;
+        } else {
+            // For a sweep: the organisation's accounts that are not ACTIVE, with their states, so
+            // that each region's members it no longer backs are found.
+            let mut backing = None;
+            let (ready, sweep) = match entries {
+                Some(entries) => {
+                    let request = request::validate(entries, own_account.as_ref());
+                    let (ready, lookup_failed) =
+                        org::complete(&self.organizations, request.targets, deadline).await;
+                    summary.not_attempted = request.rejected;
+                    summary.not_attempted.extend(lookup_failed);
+                    (ready, false)
+                }
+                None => {
+                    let listing =
+                        org::list_accounts(&self.organizations, own_account.as_ref(), deadline)
+                            .await
+                            .inspect_err(|e| error!(error = %e, "organisation not listed"))?;
+                    summary.not_attempted = listing.unusable;
+                    summary.inactive = listing.inactive;
+                    backing = Some(pipeline::Backing {
+                        inactive: summary
+                            .inactive
+                            .iter()
+                            .filter_map(|a| {
+                                let standing = Standing::of_state(&a.state);
+                                Some((AccountNumber::of(&a.account_id)?, standing))
+                            })
+                            .collect(),
+                        remove: self.config.remove_departed_members,
+                    });
+                    log_inactive(&summary.inactive);
+                    (listing.active, true)
+                }
+            };
+            summary.accounts = ready.len();
+
+            let acceptance = self.member_role.as_ref().map(|role| Acceptance {
+                role,
+                concurrency: self.limits.member_concurrency,
+                administrator: own_account.as_ref().map(AccountId::as_str),
+                management: self
+                    .config
+                    .management_account
+                    .as_ref()
+                    .map(AccountId::as_str),
+            });
+            summary.regions = Box::pin(pipeline::run(
+                services,
+                pipeline::Settings {
+                    deadline,
+                    sweep,
+                    dry_run: summary.dry_run,
+                    concurrency: self.limits.batch_concurrency,
+                    backing: backing.as_ref(),
+                },
+                acceptance,
+                &ready,
+            ))
+            .await;
+        }
         if let Some(management) = &self.config.management_account {
             pipeline::mark_management(&mut summary.regions, management.as_str());
         }

@@ -940,3 +940,71 @@ async fn an_unreadable_record_without_an_id_fails_the_whole_batch_before_any_cal
     assert!(matches!(error, HandlerError::Event(_)), "{error}");
     assert!(world.standin.calls().is_empty());
 }
+
+/// `AccountDepartedOrganization`: the departed account's memberships are checked in every
+/// region, without looking it up in Organizations (it is no longer there): where it is a member,
+/// a row reports it with its status and what to do, and nothing is changed; where it is not,
+/// there is no row. With `REMOVE_DEPARTED_MEMBERS`, it is disassociated and deleted.
+#[tokio::test]
+async fn a_departed_account_s_memberships_are_reported_then_removed() {
+    let world = World::start().await;
+    world.verify_sender().await;
+    let departed = "222222222222";
+    world
+        .standin
+        .put_member(US, departed, "gone@example.com", "Enabled");
+    let event = sample("org_account_departed_organization.json");
+    let response = invoke(&world.onboarder(&[]), event.clone())
+        .await
+        .expect("succeeds");
+
+    assert_eq!(
+        response.trigger,
+        "Organizations AccountDepartedOrganization (REMOVED)"
+    );
+    assert!(
+        response.not_attempted.is_empty(),
+        "no lookup, no validate row"
+    );
+    assert_eq!(
+        outcome_of(&response, US, departed),
+        &Outcome::Departed {
+            status: "Enabled".into(),
+            standing: onboarder::outcome::Standing::Absent
+        }
+    );
+    let eu = response
+        .regions
+        .iter()
+        .find(|r| r.region == EU)
+        .expect("eu-west-1 checked");
+    assert!(eu.accounts.is_empty(), "no member there: no row");
+    assert_eq!(response.counts.departed, 1);
+    let calls = world.standin.calls();
+    assert!(
+        calls.iter().all(|c| !c.operation.is_write()),
+        "nothing changed"
+    );
+    assert!(
+        calls
+            .iter()
+            .filter(|c| c.operation == Operation::GetMembers)
+            .all(|c| c.account_ids == [departed]),
+        "the departed account is checked, and only it"
+    );
+    let (subject, _) = the_email(&world).await;
+    assert!(
+        subject.contains("1 member the organisation no longer backs"),
+        "{subject}"
+    );
+
+    let removing = world.onboarder(&[("REMOVE_DEPARTED_MEMBERS", "true")]);
+    let removed = invoke(&removing, event).await.expect("succeeds");
+    assert_eq!(
+        outcome_of(&removed, US, departed),
+        &Outcome::Removed {
+            standing: onboarder::outcome::Standing::Absent
+        }
+    );
+    assert!(!world.standin.members(US).contains_key(departed));
+}

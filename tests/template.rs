@@ -265,6 +265,10 @@ fn samples() -> Vec<(String, Value, Option<&'static str>)> {
             "org_create_account_result_succeeded.json",
             "OrganizationsCreateAccountResult",
         ),
+        (
+            "org_account_departed_organization.json",
+            "OrganizationsAccountDepartedOrganization",
+        ),
     ]
     .into_iter()
     .collect();
@@ -316,7 +320,7 @@ fn samples() -> Vec<(String, Value, Option<&'static str>)> {
 fn each_rule_matches_its_sample_and_nothing_else() {
     let rules = rules(&load("template.yaml"));
     let names: BTreeSet<&str> = rules.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names.len(), 4, "{names:?}");
+    assert_eq!(names.len(), 5, "{names:?}");
     for (sample, event, expected) in samples() {
         for (rule, pattern) in &rules {
             assert_eq!(
@@ -381,7 +385,7 @@ fn moto_matches_every_pattern_of_both_templates_as_expected_and_as_our_matcher_d
     for (name, rule) in &forwarded {
         patterns.insert(format!("forwarder.yaml {name}"), forwarder_pattern(rule));
     }
-    assert_eq!(patterns.len(), 8, "{:?}", patterns.keys());
+    assert_eq!(patterns.len(), 10, "{:?}", patterns.keys());
     let samples = samples();
     let events: BTreeMap<String, Value> = samples
         .iter()
@@ -500,7 +504,7 @@ fn the_forwarder_keeps_and_alarms_on_what_it_could_not_deliver() {
         .iter()
         .map(|(name, _)| format!("onboarder-{name}"))
         .collect();
-    assert_eq!(rule_names.len(), 4);
+    assert_eq!(rule_names.len(), 5);
 
     let queue = &resources["ForwardDeadLetterQueue"]["Properties"];
     assert_eq!(queue["MessageRetentionPeriod"], 1_209_600, "14 days");

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::account::AccountNumber;
 use crate::text::printable;
 
 mod queue;
@@ -41,6 +42,9 @@ pub enum Action {
     Onboard(Vec<Entry>),
     /// Reconcile the whole organisation: every `ACTIVE` account, every region's members.
     Sweep,
+    /// Accounts that left the organisation (`AccountDepartedOrganization`): their memberships in
+    /// every region are reported (or removed, with `REMOVE_DEPARTED_MEMBERS`).
+    Departed(Vec<AccountNumber>),
     /// A trigger that needs no onboarding (a failed account creation, say), and why.
     Ignore(String),
 }
@@ -90,7 +94,7 @@ pub struct EventError(String);
 /// What the function accepts, for error messages.
 pub const ACCEPTED: &str = "Control Tower CreateManagedAccount or UpdateManagedAccount; Organizations \
 CreateAccountResult (\"AWS Service Event via CloudTrail\"); Organizations AcceptHandshake (\"AWS API Call via \
-CloudTrail\") or AccountJoinedOrganization; or a manual invoke {\"accounts\":[{\"accountId\":\"123456789012\",\
+CloudTrail\"), AccountJoinedOrganization or AccountDepartedOrganization; or a manual invoke {\"accounts\":[{\"accountId\":\"123456789012\",\
 \"email\":\"optional@example.com\"}]}, optionally with \"dryRun\":true; a sweep of the whole organisation: \
 an EventBridge Scheduled Event, or a manual invoke {\"sweep\":true}, optionally with \"dryRun\":true; \
 a batch from the account-event queue: SQS records whose bodies are the account events above";
@@ -157,6 +161,9 @@ fn eventbridge(event: Value) -> Result<Received, EventError> {
         ("aws.organizations", API_CALL, "AcceptHandshake") => accept_handshake(event),
         ("aws.organizations", SERVICE_EVENT | API_CALL, "AccountJoinedOrganization") => {
             account_joined(&event)
+        }
+        ("aws.organizations", SERVICE_EVENT | API_CALL, "AccountDepartedOrganization") => {
+            Ok(account_departed(&event))
         }
         _ => Err(EventError(format!(
             "received an EventBridge event with source {:?}, detail-type {:?} and eventName {:?}, which this function does not handle; accepted: {ACCEPTED}",
@@ -497,6 +504,60 @@ fn account_joined(event: &Value) -> Result<Received, EventError> {
     })
 }
 
+/// Where `AccountDepartedOrganization` may name the account that left, most likely first. AWS
+/// describes the event only in prose (Organizations API reference: logged in the management
+/// account, with `departureMethod` `REMOVED`, `LEFT` or `CLEANED`, and `departureTime`; the
+/// names were `departedMethod` and `departedTime` when it was announced on 2026-05-28) and has
+/// published no sample, so the same paths as `AccountJoinedOrganization`'s are tried. Never the
+/// envelope's `account` or `recipientAccountId`: the event is logged in the management account,
+/// so those name it, not the account that left.
+const DEPARTED_ACCOUNT_PATHS: &[&str] = JOINED_ACCOUNT_PATHS;
+
+/// `AccountDepartedOrganization`: the account that left, whose memberships are checked in every
+/// region. An event that names it nowhere never fails: the function sweeps the organisation,
+/// which reports every member the organisation no longer backs, this one included.
+fn account_departed(event: &Value) -> Received {
+    let method = [
+        "/detail/serviceEventDetails/departureMethod",
+        "/detail/serviceEventDetails/departedMethod",
+    ]
+    .iter()
+    .find_map(|p| event.pointer(p).and_then(Value::as_str))
+    .map(|m| format!(" ({})", printable(&m.to_ascii_uppercase(), 20)))
+    .unwrap_or_default();
+    let trigger = format!("Organizations AccountDepartedOrganization{method}");
+    let event_id = event_id(event.get("id").and_then(Value::as_str));
+    let account = DEPARTED_ACCOUNT_PATHS.iter().find_map(|p| {
+        event
+            .pointer(p)
+            .and_then(Value::as_str)
+            .and_then(AccountNumber::of)
+    });
+    let Some(account) = account else {
+        tracing::warn!(
+            key_paths = ?key_paths(event, MAX_KEY_PATHS),
+            tried = ?DEPARTED_ACCOUNT_PATHS,
+            "AccountDepartedOrganization names its account at none of the paths tried; sweeping the organisation instead"
+        );
+        return Received {
+            kind: Kind::AccountEvent,
+            dry_run: false,
+            trigger: format!("{trigger} (account not named: sweep)"),
+            event_id,
+            action: Action::Sweep,
+            batch: None,
+        };
+    };
+    Received {
+        kind: Kind::AccountEvent,
+        dry_run: false,
+        trigger,
+        event_id,
+        action: Action::Departed(vec![account]),
+        batch: None,
+    }
+}
+
 /// The JSON pointers of every key in `value` (array items as `/0`, `/1`...), at most `limit`,
 /// each key printable and bounded: the event's shape without its values.
 pub(crate) fn key_paths(value: &Value, limit: usize) -> Vec<String> {
@@ -686,6 +747,7 @@ mod tests {
                 .collect(),
             Action::Ignore(reason) => vec![format!("ignored:{reason}")],
             Action::Sweep => vec!["sweep".to_owned()],
+            Action::Departed(ids) => ids.iter().map(|id| format!("departed:{id}")).collect(),
         }
     }
 
@@ -888,6 +950,35 @@ mod tests {
             onboard_ids(&parse(event.clone()).unwrap()),
             vec!["666666666666"]
         );
+    }
+
+    #[test]
+    fn account_departed_organization_checks_the_account_or_sweeps_and_never_fails() {
+        let event: Value = serde_json::from_str(include_str!(
+            "../../events/org_account_departed_organization.json"
+        ))
+        .expect("the sample is JSON");
+        let received = parse(event.clone()).expect("understood");
+        assert_eq!(onboard_ids(&received), vec!["departed:222222222222"]);
+        assert_eq!(received.kind, Kind::AccountEvent);
+        assert_eq!(
+            received.trigger,
+            "Organizations AccountDepartedOrganization (REMOVED)"
+        );
+        // The spelling it was announced with, and an API-call detail-type.
+        let mut older = event.clone();
+        older["detail-type"] = json!("AWS API Call via CloudTrail");
+        older["detail"]["serviceEventDetails"] =
+            json!({"accountId": "333333333333", "departedMethod": "Left"});
+        let received = parse(older).expect("understood");
+        assert_eq!(onboard_ids(&received), vec!["departed:333333333333"]);
+        assert!(received.trigger.ends_with("(LEFT)"), "{}", received.trigger);
+        // Named nowhere (the envelope's account is the management account's): a sweep.
+        let mut unnamed = event;
+        unnamed["detail"]["serviceEventDetails"] = json!({"departureMethod": "CLEANED"});
+        let received = parse(unnamed).expect("never a dead letter");
+        assert_eq!(onboard_ids(&received), vec!["sweep"]);
+        assert!(received.trigger.contains("account not named: sweep"));
     }
 
     #[test]

@@ -138,6 +138,7 @@ fn merge(read: Vec<Received>, batch: Batch) -> Received {
     let event_id = (!ids.is_empty()).then(|| named(&ids));
     let mut entries: Vec<Entry> = Vec::new();
     let mut sweep = false;
+    let mut departed = Vec::new();
     let mut ignored = Vec::new();
     for received in read {
         match received.action {
@@ -149,14 +150,25 @@ fn merge(read: Vec<Received>, batch: Batch) -> Received {
                 }
             }
             Action::Sweep => sweep = true,
+            Action::Departed(ids) => {
+                for id in ids {
+                    if !departed.contains(&id) {
+                        departed.push(id);
+                    }
+                }
+            }
             Action::Ignore(reason) => {
                 info!(trigger = %received.trigger, reason = %redact_emails(&reason), "an event of the batch needs no onboarding");
                 ignored.push(reason);
             }
         }
     }
-    let action = if sweep {
+    // A sweep checks every account, departed ones included; accounts to onboard beside departed
+    // ones make one run of both kinds, which is a sweep too.
+    let action = if sweep || (!entries.is_empty() && !departed.is_empty()) {
         Action::Sweep
+    } else if !departed.is_empty() {
+        Action::Departed(departed)
     } else if !entries.is_empty() {
         Action::Onboard(entries)
     } else if ignored.is_empty() {

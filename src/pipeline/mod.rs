@@ -73,6 +73,26 @@ pub async fn run(
     outcomes
 }
 
+/// The memberships of accounts that left the organisation, in every service-region at once (see
+/// [`region::departures`]): nothing is onboarded, and nothing accepted.
+pub async fn departures(
+    mut services: Vec<MemberService<'_>>,
+    settings: Settings<'_>,
+    ids: &[AccountNumber],
+) -> Vec<RegionOutcome> {
+    let remove = settings.backing.is_some_and(|b| b.remove);
+    join_all(services.iter_mut().map(|service| {
+        Box::pin(region::departures(
+            service,
+            settings.deadline,
+            settings.dry_run,
+            remove,
+            ids,
+        ))
+    }))
+    .await
+}
+
 /// Marks the organisation's management account's rows that creating or inviting did not
 /// process, so that they get the advice of that account: both services treat it apart (Security
 /// Hub cannot enable it automatically). Its accept step has a reason of its own.

@@ -173,30 +173,123 @@ pub async fn onboard(
     outcome.accounts.extend(strays);
     if let (Some(backing), Some(listed)) = (backing, &listed) {
         let departed = departed(listed, accounts, backing);
-        let reasons = &batches.reasons;
-        let rows = if backing.remove && !dry_run {
-            remove(service, region, deadline, reasons, departed).await
-        } else {
-            departed
-                .into_iter()
-                .map(|(number, status, standing)| {
-                    let outcome = if backing.remove {
-                        Outcome::WouldDo {
-                            plan: Plan::Remove,
-                            status: Some(status),
-                            accept: false,
-                        }
-                    } else {
-                        warn!(account_id = %number, service = service.service().name(), region = %region, status = %status, standing = standing.describe(), "a member the organisation no longer backs");
-                        Outcome::Departed { status, standing }
-                    };
-                    departed_row(number, outcome)
-                })
-                .collect()
-        };
+        let rows = departed_rows(
+            service,
+            region,
+            deadline,
+            dry_run,
+            backing,
+            &batches.reasons,
+            departed,
+        )
+        .await;
         outcome.accounts.extend(rows);
     }
     outcome
+}
+
+/// The memberships, in one service-region, of accounts that left the organisation (named by
+/// `AccountDepartedOrganization`): each account that is still a member there is a row, reported
+/// (or, with `remove`, removed) as a sweep reports a member the organisation no longer backs; an
+/// account that is no member there has no row. A region that refuses the check is reported once.
+pub async fn departures(
+    service: &mut MemberService<'_>,
+    deadline: Deadline,
+    dry_run: bool,
+    remove: bool,
+    ids: &[AccountNumber],
+) -> RegionOutcome {
+    let region = service.region().clone();
+    let mut outcome = RegionOutcome {
+        service: service.service(),
+        region: region.to_string(),
+        detector_id: service.detector_id().map(str::to_owned),
+        administration: None,
+        auto_enable: None,
+        problem: None,
+        accounts: Vec::new(),
+    };
+    let refused = |outcome: &mut RegionOutcome, problem: Unusable| {
+        warn!(service = outcome.service.name(), region = %region, step = problem.step.as_str(), error = %redact_emails(&problem.reason.to_string()), "region skipped");
+        outcome.problem = Some(RegionProblem {
+            step: problem.step,
+            reason: problem.reason,
+            accounts: ids.len(),
+        });
+    };
+    match service.prepare(deadline).await {
+        Ok(administration) => outcome.administration = Some(administration),
+        Err(problem) => {
+            refused(&mut outcome, problem);
+            return outcome;
+        }
+    }
+    outcome.detector_id = service.detector_id().map(str::to_owned);
+    let texts: Vec<String> = ids.iter().map(AccountNumber::to_string).collect();
+    let mut members = Statuses::new();
+    for batch in texts.chunks(MAX_BATCH) {
+        let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
+        match service.statuses(deadline, &batch).await {
+            Ok(found) => members.extend(found),
+            Err(error) => {
+                refused(
+                    &mut outcome,
+                    Unusable {
+                        step: Step::Check,
+                        reason: Reason::call("GetMembers", error),
+                    },
+                );
+                return outcome;
+            }
+        }
+    }
+    let backing = Backing {
+        inactive: HashMap::new(),
+        remove,
+    };
+    // Every member named is departed: none of them is among the accounts onboarded.
+    outcome.accounts = departed_rows(
+        service,
+        &region,
+        deadline,
+        dry_run,
+        &backing,
+        &Reasons::default(),
+        departed(&members, &[], &backing),
+    )
+    .await;
+    outcome
+}
+
+/// The rows of a region's departed members: reported, what a dry run would do, or removed.
+async fn departed_rows(
+    service: &MemberService<'_>,
+    region: &Region,
+    deadline: Deadline,
+    dry_run: bool,
+    backing: &Backing,
+    reasons: &Reasons,
+    departed: Vec<(AccountNumber, MemberStatus, Standing)>,
+) -> Vec<AccountOutcome> {
+    if backing.remove && !dry_run {
+        return remove(service, region, deadline, reasons, departed).await;
+    }
+    departed
+        .into_iter()
+        .map(|(number, status, standing)| {
+            let outcome = if backing.remove {
+                Outcome::WouldDo {
+                    plan: Plan::Remove,
+                    status: Some(status),
+                    accept: false,
+                }
+            } else {
+                warn!(account_id = %number, service = service.service().name(), region = %region, status = %status, standing = standing.describe(), "a member the organisation no longer backs");
+                Outcome::Departed { status, standing }
+            };
+            departed_row(number, outcome)
+        })
+        .collect()
 }
 
 /// A region's members that the organisation no longer backs: listed, but not among the
