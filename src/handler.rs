@@ -308,8 +308,8 @@ impl Onboarder {
         if let Some(ids) = departed {
             summary.accounts = ids.len();
             let backing = pipeline::Backing {
-                inactive: Default::default(),
                 remove: self.config.remove_departed_members,
+                ..pipeline::Backing::default()
             };
             summary.regions = Box::pin(pipeline::departures(
                 services,
@@ -344,6 +344,11 @@ impl Onboarder {
                     summary.not_attempted = listing.unusable;
                     summary.inactive = listing.inactive;
                     backing = Some(pipeline::Backing {
+                        active: listing
+                            .active
+                            .iter()
+                            .filter_map(|a| AccountNumber::of(a.id.as_str()))
+                            .collect(),
                         inactive: summary
                             .inactive
                             .iter()

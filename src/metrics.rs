@@ -18,6 +18,12 @@
 //!   (`[[]]`): one document holds one value per dimension, so the service is in the name, and
 //!   leaving the trigger out of these keeps the custom metrics (each billed) few.
 //!
+//! Written here rather than with a crate: the Rust crates for the format are a backend for the
+//! `metrics` facade with a process-wide recorder (`metrics_cloudwatch_embedded`, whose Lambda
+//! integration brings `tower` and `tracing-subscriber`'s filters) or a wide-event framework
+//! (`metrique`), both for many metrics recorded over time; this is one document of counts a run
+//! already has, a few lines of `serde_json`, tested against the specification.
+//!
 //! Only counts, the kind of trigger ([`Kind`]) and the namespace go into the document: never an
 //! account, an email address or the invitation text. A dry run changes nothing and writes none.
 //!

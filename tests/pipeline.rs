@@ -1167,6 +1167,7 @@ async fn a_sweep_reports_or_removes_the_members_the_organisation_no_longer_backs
     }
     let all = [account(active)];
     let backing = |remove| pipeline::Backing {
+        active: [onboarder::account::AccountNumber::of(active).expect("12 digits")].into(),
         inactive: [(
             onboarder::account::AccountNumber::of(suspended).expect("12 digits"),
             Standing::Suspended,

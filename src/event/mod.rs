@@ -477,19 +477,7 @@ fn account_joined(event: &Value) -> Result<Received, EventError> {
         // Never a dead letter: the account that joined is in the organisation now, and a sweep
         // finds every account that is not a member yet. The shape is logged (its keys, never
         // its values) so that the account's path can be pinned later.
-        tracing::warn!(
-            key_paths = ?key_paths(event, MAX_KEY_PATHS),
-            tried = ?JOINED_ACCOUNT_PATHS,
-            "AccountJoinedOrganization names its account at none of the paths tried; sweeping the organisation instead"
-        );
-        return Ok(Received {
-            kind: Kind::AccountEvent,
-            dry_run: false,
-            trigger: format!("{trigger} (account not named: sweep)"),
-            event_id,
-            action: Action::Sweep,
-            batch: None,
-        });
+        return Ok(sweep_instead(event, &trigger, event_id));
     };
     Ok(Received {
         kind: Kind::AccountEvent,
@@ -502,6 +490,27 @@ fn account_joined(event: &Value) -> Result<Received, EventError> {
         })]),
         batch: None,
     })
+}
+
+/// An Organizations event that names its account at none of the paths tried: never a dead
+/// letter, a sweep of the organisation instead, which finds what the event was about (an account
+/// that joined and is no member yet, or one that left and still is). The shape is logged (its
+/// keys, never its values) so that the account's path can be pinned later.
+fn sweep_instead(event: &Value, trigger: &str, event_id: Option<String>) -> Received {
+    tracing::warn!(
+        trigger,
+        key_paths = ?key_paths(event, MAX_KEY_PATHS),
+        tried = ?JOINED_ACCOUNT_PATHS,
+        "the event names its account at none of the paths tried; sweeping the organisation instead"
+    );
+    Received {
+        kind: Kind::AccountEvent,
+        dry_run: false,
+        trigger: format!("{trigger} (account not named: sweep)"),
+        event_id,
+        action: Action::Sweep,
+        batch: None,
+    }
 }
 
 /// Where `AccountDepartedOrganization` may name the account that left, most likely first. AWS
@@ -534,19 +543,7 @@ fn account_departed(event: &Value) -> Received {
             .and_then(AccountNumber::of)
     });
     let Some(account) = account else {
-        tracing::warn!(
-            key_paths = ?key_paths(event, MAX_KEY_PATHS),
-            tried = ?DEPARTED_ACCOUNT_PATHS,
-            "AccountDepartedOrganization names its account at none of the paths tried; sweeping the organisation instead"
-        );
-        return Received {
-            kind: Kind::AccountEvent,
-            dry_run: false,
-            trigger: format!("{trigger} (account not named: sweep)"),
-            event_id,
-            action: Action::Sweep,
-            batch: None,
-        };
+        return sweep_instead(event, &trigger, event_id);
     };
     Received {
         kind: Kind::AccountEvent,

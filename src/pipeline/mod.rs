@@ -6,7 +6,7 @@
 pub mod accept;
 pub mod region;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::join_all;
@@ -38,6 +38,9 @@ pub struct Settings<'a> {
 /// a member of a service-region that is neither is no longer backed by the organisation.
 #[derive(Debug, Clone, Default)]
 pub struct Backing {
+    /// The accounts the sweep onboards (the organisation's `ACTIVE` ones): built once for every
+    /// service-region (50,000 accounts: half a megabyte, where one per region would be 34).
+    pub active: HashSet<AccountNumber>,
     /// The organisation's accounts that are not `ACTIVE`, with their standing.
     pub inactive: HashMap<AccountNumber, Standing>,
     /// Disassociate and delete such members (`REMOVE_DEPARTED_MEMBERS`); else only report them.

@@ -13,7 +13,7 @@
 //!
 //! A dry run stops after the reads and says, per account, what would be done and why.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use futures::stream::{self, StreamExt};
@@ -50,15 +50,7 @@ pub async fn onboard(
     } = settings;
     let region = service.region().clone();
     let region = &region;
-    let mut outcome = RegionOutcome {
-        service: service.service(),
-        region: region.to_string(),
-        detector_id: service.detector_id().map(str::to_owned),
-        administration: None,
-        auto_enable: None,
-        problem: None,
-        accounts: Vec::new(),
-    };
+    let mut outcome = unstarted(service);
     if accounts.is_empty() {
         return outcome;
     }
@@ -172,7 +164,7 @@ pub async fn onboard(
     outcome.accounts = rows;
     outcome.accounts.extend(strays);
     if let (Some(backing), Some(listed)) = (backing, &listed) {
-        let departed = departed(listed, accounts, backing);
+        let departed = departed(listed, backing);
         let rows = departed_rows(
             service,
             region,
@@ -188,6 +180,19 @@ pub async fn onboard(
     outcome
 }
 
+/// A service-region's outcome before any step: no rows, nothing learnt.
+fn unstarted(service: &MemberService<'_>) -> RegionOutcome {
+    RegionOutcome {
+        service: service.service(),
+        region: service.region().to_string(),
+        detector_id: service.detector_id().map(str::to_owned),
+        administration: None,
+        auto_enable: None,
+        problem: None,
+        accounts: Vec::new(),
+    }
+}
+
 /// The memberships, in one service-region, of accounts that left the organisation (named by
 /// `AccountDepartedOrganization`): each account that is still a member there is a row, reported
 /// (or, with `remove`, removed) as a sweep reports a member the organisation no longer backs; an
@@ -200,15 +205,7 @@ pub async fn departures(
     ids: &[AccountNumber],
 ) -> RegionOutcome {
     let region = service.region().clone();
-    let mut outcome = RegionOutcome {
-        service: service.service(),
-        region: region.to_string(),
-        detector_id: service.detector_id().map(str::to_owned),
-        administration: None,
-        auto_enable: None,
-        problem: None,
-        accounts: Vec::new(),
-    };
+    let mut outcome = unstarted(service);
     let refused = |outcome: &mut RegionOutcome, problem: Unusable| {
         warn!(service = outcome.service.name(), region = %region, step = problem.step.as_str(), error = %redact_emails(&problem.reason.to_string()), "region skipped");
         outcome.problem = Some(RegionProblem {
@@ -243,11 +240,11 @@ pub async fn departures(
             }
         }
     }
-    let backing = Backing {
-        inactive: HashMap::new(),
-        remove,
-    };
     // Every member named is departed: none of them is among the accounts onboarded.
+    let backing = Backing {
+        remove,
+        ..Backing::default()
+    };
     outcome.accounts = departed_rows(
         service,
         &region,
@@ -255,7 +252,7 @@ pub async fn departures(
         dry_run,
         &backing,
         &Reasons::default(),
-        departed(&members, &[], &backing),
+        departed(&members, &backing),
     )
     .await;
     outcome
@@ -293,20 +290,12 @@ async fn departed_rows(
 }
 
 /// A region's members that the organisation no longer backs: listed, but not among the
-/// accounts the sweep onboards (the organisation's `ACTIVE` ones), in account order, each with
+/// accounts the sweep onboards ([`Backing::active`]), in account order, each with
 /// its status and where it stands in the organisation.
-fn departed(
-    listed: &Statuses,
-    accounts: &[MemberAccount],
-    backing: &Backing,
-) -> Vec<(AccountNumber, MemberStatus, Standing)> {
-    let ours: HashSet<AccountNumber> = accounts
-        .iter()
-        .filter_map(|a| AccountNumber::of(a.id.as_str()))
-        .collect();
+fn departed(listed: &Statuses, backing: &Backing) -> Vec<(AccountNumber, MemberStatus, Standing)> {
     let mut departed: Vec<_> = listed
         .iter()
-        .filter(|(number, _)| !ours.contains(number))
+        .filter(|(number, _)| !backing.active.contains(number))
         .map(|(number, status)| {
             (
                 *number,
