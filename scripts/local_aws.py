@@ -44,6 +44,10 @@ def wait(endpoint, seconds=60):
             time.sleep(0.2)
 
 
+# The stand-in's member that belongs to no account of the organisation (scripts/run-local).
+DEPARTED_MEMBER = "210000000099"
+
+
 def account_ids(value, found):
     if isinstance(value, str) and re.fullmatch(r"\d{12}", value) and value != SAMPLE_MANAGEMENT_ACCOUNT:
         found.setdefault(value, None)
@@ -86,7 +90,13 @@ def prepare(args):
     # run (and its report) is the same every time.
     entries = event.get("accounts") if isinstance(event, dict) else None
     keep = isinstance(entries, list) and all(isinstance(e, dict) and e.get("email") for e in entries)
+    departed = isinstance(event, dict) and event.get("detail", {}).get("eventName") == "AccountDepartedOrganization"
     for n, sample_id in enumerate([] if keep else account_ids(event, {})):
+        if departed:
+            # An account that left is in no organisation: the stand-in's member outside it
+            # (scripts/run-local) is the one whose memberships the run checks.
+            mapping[sample_id] = DEPARTED_MEMBER
+            continue
         created = org.create_account(Email=f"workload-{n}@example.com", AccountName=f"workload-{n}")
         mapping[sample_id] = created["CreateAccountStatus"]["AccountId"]
     if event.get("sweep") or event.get("detail-type") == "Scheduled Event":
@@ -95,7 +105,10 @@ def prepare(args):
             created = org.create_account(Email=f"sweep-{n}@example.com", AccountName=f"sweep-{n}")
             print(f"  organisation account {created['CreateAccountStatus']['AccountId']} for the sweep to find")
     for sample_id, moto_id in mapping.items():
-        print(f"  account {sample_id} of the event is moto's new account {moto_id}")
+        if moto_id == DEPARTED_MEMBER:
+            print(f"  account {sample_id} of the event is the stand-in's member outside the organisation, {moto_id}")
+        else:
+            print(f"  account {sample_id} of the event is moto's new account {moto_id}")
     with open(args.out, "w") as f:
         json.dump(bodies(replace(event, mapping), json.dumps), f, indent=2)
 
