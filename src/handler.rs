@@ -27,7 +27,7 @@ use crate::limits::{Deadline, Limits};
 use crate::mail::MailError;
 use crate::member_role::MemberRole;
 use crate::metrics;
-use crate::org::{self, ListingError};
+use crate::org::{self, ListingError, MemberAccount};
 use crate::outcome::{Inactive, RegionNotEnabled, Service, Standing, Summary};
 use crate::pipeline::{self, Acceptance};
 use crate::regions::{self, RegionsError};
@@ -114,6 +114,14 @@ impl From<Run> for Response {
             None => Response::of(run.summary, run.report),
         }
     }
+}
+
+/// What a run works on: the accounts an event or a manual invoke names, the whole organisation,
+/// or accounts that left it.
+enum Work {
+    Named(Vec<event::Entry>),
+    Sweep,
+    Departed(Vec<AccountNumber>),
 }
 
 /// The regions to work in, with their clients, and those `all-enabled` left out.
@@ -244,16 +252,10 @@ impl Onboarder {
                     .describe(self.config.security_hub)
             }),
         };
-        // The accounts named, or `None` for a sweep of the whole organisation.
-        // The accounts named, or `None` for a sweep; and accounts that left the organisation.
-        let mut departed = None;
-        let entries = match received.action {
-            Action::Onboard(entries) => Some(entries),
-            Action::Sweep => None,
-            Action::Departed(ids) => {
-                departed = Some(ids);
-                Some(Vec::new())
-            }
+        let work = match received.action {
+            Action::Onboard(entries) => Work::Named(entries),
+            Action::Sweep => Work::Sweep,
+            Action::Departed(ids) => Work::Departed(ids),
             Action::Ignore(reason) => {
                 // The reason quotes the event (a failure reason, a state): redacted, as every log.
                 let reason = redact_emails(&reason);
@@ -305,89 +307,39 @@ impl Onboarder {
             .iter()
             .flat_map(|clients| MemberService::of_region(clients, settings))
             .collect();
-        if let Some(ids) = departed {
-            summary.accounts = ids.len();
-            let backing = pipeline::Backing {
-                remove: self.config.remove_departed_members,
-                ..pipeline::Backing::default()
-            };
-            summary.regions = Box::pin(pipeline::departures(
-                services,
-                pipeline::Settings {
+        let own_account = own_account.as_ref();
+        match work {
+            Work::Departed(ids) => {
+                self.departures(&mut summary, services, deadline, &ids)
+                    .await
+            }
+            Work::Named(entries) => {
+                let request = request::validate(entries, own_account);
+                let (ready, lookup_failed) =
+                    org::complete(&self.organizations, request.targets, deadline).await;
+                summary.not_attempted = request.rejected;
+                summary.not_attempted.extend(lookup_failed);
+                self.onboard(&mut summary, services, deadline, own_account, &ready, None)
+                    .await;
+            }
+            Work::Sweep => {
+                let listing = org::list_accounts(&self.organizations, own_account, deadline)
+                    .await
+                    .inspect_err(|e| error!(error = %e, "organisation not listed"))?;
+                summary.not_attempted = listing.unusable;
+                summary.inactive = listing.inactive;
+                log_inactive(&summary.inactive);
+                let backing = self.backing(&listing.active, &summary.inactive);
+                self.onboard(
+                    &mut summary,
+                    services,
                     deadline,
-                    sweep: false,
-                    dry_run: summary.dry_run,
-                    concurrency: self.limits.batch_concurrency,
-                    backing: Some(&backing),
-                },
-                &ids,
-            ))
-            .await;
-        } else {
-            // For a sweep: the organisation's accounts that are not ACTIVE, with their states, so
-            // that each region's members it no longer backs are found.
-            let mut backing = None;
-            let (ready, sweep) = match entries {
-                Some(entries) => {
-                    let request = request::validate(entries, own_account.as_ref());
-                    let (ready, lookup_failed) =
-                        org::complete(&self.organizations, request.targets, deadline).await;
-                    summary.not_attempted = request.rejected;
-                    summary.not_attempted.extend(lookup_failed);
-                    (ready, false)
-                }
-                None => {
-                    let listing =
-                        org::list_accounts(&self.organizations, own_account.as_ref(), deadline)
-                            .await
-                            .inspect_err(|e| error!(error = %e, "organisation not listed"))?;
-                    summary.not_attempted = listing.unusable;
-                    summary.inactive = listing.inactive;
-                    backing = Some(pipeline::Backing {
-                        active: listing
-                            .active
-                            .iter()
-                            .filter_map(|a| AccountNumber::of(a.id.as_str()))
-                            .collect(),
-                        inactive: summary
-                            .inactive
-                            .iter()
-                            .filter_map(|a| {
-                                let standing = Standing::of_state(&a.state);
-                                Some((AccountNumber::of(&a.account_id)?, standing))
-                            })
-                            .collect(),
-                        remove: self.config.remove_departed_members,
-                    });
-                    log_inactive(&summary.inactive);
-                    (listing.active, true)
-                }
-            };
-            summary.accounts = ready.len();
-
-            let acceptance = self.member_role.as_ref().map(|role| Acceptance {
-                role,
-                concurrency: self.limits.member_concurrency,
-                administrator: own_account.as_ref().map(AccountId::as_str),
-                management: self
-                    .config
-                    .management_account
-                    .as_ref()
-                    .map(AccountId::as_str),
-            });
-            summary.regions = Box::pin(pipeline::run(
-                services,
-                pipeline::Settings {
-                    deadline,
-                    sweep,
-                    dry_run: summary.dry_run,
-                    concurrency: self.limits.batch_concurrency,
-                    backing: backing.as_ref(),
-                },
-                acceptance,
-                &ready,
-            ))
-            .await;
+                    own_account,
+                    &listing.active,
+                    Some(&backing),
+                )
+                .await;
+            }
         }
         if let Some(management) = &self.config.management_account {
             pipeline::mark_management(&mut summary.regions, management.as_str());
@@ -405,21 +357,12 @@ impl Onboarder {
             would_do = counts.would_do,
             unprocessed = counts.unprocessed,
             regions_unusable = counts.regions_unusable,
+            departed = counts.departed,
+            removed = counts.removed,
             "onboarding done"
         );
         // Before the report, whose failure fails the invocation: the metrics are written anyway.
-        if let Some(namespace) = &self.config.metrics {
-            let services: &[Service] = if self.config.security_hub {
-                &[Service::GuardDuty, Service::SecurityHub]
-            } else {
-                &[Service::GuardDuty]
-            };
-            let document =
-                metrics::document(namespace, kind, services, &summary, clock::now_millis());
-            if let Some(document) = document {
-                metrics::write(&mut std::io::stdout().lock(), &document);
-            }
-        }
+        self.write_metrics(kind, &summary);
         // A redelivered batch's earlier run may have failed to send its report, and this run finds
         // in place what that one did; so may a retry after this process failed to send one.
         let owed = batch.as_ref().is_some_and(|b| b.redelivered)
@@ -443,6 +386,109 @@ impl Onboarder {
             report,
             batch,
         })
+    }
+
+    /// Onboards `ready` with every service-region, then accepts the invitations where a member
+    /// role is configured; `backing`, for a sweep, also finds each region's members the
+    /// organisation no longer backs.
+    async fn onboard(
+        &self,
+        summary: &mut Summary,
+        services: Vec<MemberService<'_>>,
+        deadline: Deadline,
+        own_account: Option<&AccountId>,
+        ready: &[MemberAccount],
+        backing: Option<&pipeline::Backing>,
+    ) {
+        summary.accounts = ready.len();
+        let acceptance = self.member_role.as_ref().map(|role| Acceptance {
+            role,
+            concurrency: self.limits.member_concurrency,
+            administrator: own_account.map(AccountId::as_str),
+            management: self
+                .config
+                .management_account
+                .as_ref()
+                .map(AccountId::as_str),
+        });
+        summary.regions = Box::pin(pipeline::run(
+            services,
+            pipeline::Settings {
+                deadline,
+                sweep: backing.is_some(),
+                dry_run: summary.dry_run,
+                concurrency: self.limits.batch_concurrency,
+                backing,
+            },
+            acceptance,
+            ready,
+        ))
+        .await;
+    }
+
+    /// The memberships of accounts that left the organisation, in every service-region.
+    async fn departures(
+        &self,
+        summary: &mut Summary,
+        services: Vec<MemberService<'_>>,
+        deadline: Deadline,
+        ids: &[AccountNumber],
+    ) {
+        summary.accounts = ids.len();
+        let backing = pipeline::Backing {
+            remove: self.config.remove_departed_members,
+            ..pipeline::Backing::default()
+        };
+        summary.regions = Box::pin(pipeline::departures(
+            services,
+            pipeline::Settings {
+                deadline,
+                sweep: false,
+                dry_run: summary.dry_run,
+                concurrency: self.limits.batch_concurrency,
+                backing: Some(&backing),
+            },
+            ids,
+        ))
+        .await;
+    }
+
+    /// What a sweep knows of the organisation beyond the accounts it onboards: its `ACTIVE`
+    /// accounts (once, for every service-region) and the standing of the others.
+    fn backing(&self, active: &[MemberAccount], inactive: &[Inactive]) -> pipeline::Backing {
+        pipeline::Backing {
+            active: active
+                .iter()
+                .filter_map(|a| AccountNumber::of(a.id.as_str()))
+                .collect(),
+            inactive: inactive
+                .iter()
+                .filter_map(|a| {
+                    Some((
+                        AccountNumber::of(&a.account_id)?,
+                        Standing::of_state(&a.state),
+                    ))
+                })
+                .collect(),
+            remove: self.config.remove_departed_members,
+        }
+    }
+
+    /// Writes the run's metrics to the log ([`metrics`]), where `METRICS_NAMESPACE` asks for them.
+    fn write_metrics(&self, kind: event::Kind, summary: &Summary) {
+        let Some(namespace) = &self.config.metrics else {
+            return;
+        };
+        let services: &[Service] = if self.config.security_hub {
+            &[Service::GuardDuty, Service::SecurityHub]
+        } else {
+            &[Service::GuardDuty]
+        };
+        if let Some(document) =
+            metrics::document(namespace, kind, services, summary, clock::now_millis())
+        {
+            metrics::write(&mut std::io::stdout().lock(), &document);
+        }
     }
 }
 
