@@ -4,6 +4,7 @@
 //! over [`MemberService`]; the services' calls are the adapters'.
 
 pub mod accept;
+pub mod departed;
 pub mod region;
 
 use std::collections::{HashMap, HashSet};
@@ -77,7 +78,7 @@ pub async fn run(
 }
 
 /// The memberships of accounts that left the organisation, in every service-region at once (see
-/// [`region::departures`]): nothing is onboarded, and nothing accepted.
+/// [`departed::departures`]): nothing is onboarded, and nothing accepted.
 pub async fn departures(
     mut services: Vec<MemberService<'_>>,
     settings: Settings<'_>,
@@ -85,7 +86,7 @@ pub async fn departures(
 ) -> Vec<RegionOutcome> {
     let remove = settings.backing.is_some_and(|b| b.remove);
     join_all(services.iter_mut().map(|service| {
-        Box::pin(region::departures(
+        Box::pin(departed::departures(
             service,
             settings.deadline,
             settings.dry_run,
@@ -94,6 +95,19 @@ pub async fn departures(
         ))
     }))
     .await
+}
+
+/// A service-region's outcome before any step: no rows, nothing learnt.
+fn unstarted(service: &MemberService<'_>) -> RegionOutcome {
+    RegionOutcome {
+        service: service.service(),
+        region: service.region().to_string(),
+        detector_id: service.detector_id().map(str::to_owned),
+        administration: None,
+        auto_enable: None,
+        problem: None,
+        accounts: Vec::new(),
+    }
 }
 
 /// Marks the organisation's management account's rows that creating or inviting did not

@@ -11,7 +11,8 @@
 //! becomes a row with its step and the service's text verbatim. A region whose first call is
 //! refused outright (not enabled, denied by a policy, the service off) is reported once.
 //!
-//! A dry run stops after the reads and says, per account, what would be done and why.
+//! A dry run stops after the reads and says, per account, what would be done and why. For a
+//! sweep, the region's members the organisation no longer backs follow ([`super::departed`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -19,15 +20,15 @@ use std::sync::{Arc, OnceLock};
 use futures::stream::{self, StreamExt};
 use tracing::{debug, info, warn};
 
-use super::{Backing, Settings};
-use crate::account::AccountNumber;
+use super::departed::{departed_rows, unbacked};
+use super::{Settings, unstarted};
 use crate::aws_error::CallError;
 use crate::config::Region;
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
 use crate::outcome::{
     AccountOutcome, Administration, MemberStatus, Outcome, Plan, Reason, Reasons, RegionOutcome,
-    RegionProblem, Standing, Step,
+    RegionProblem, Step,
 };
 use crate::service::{MAX_BATCH, MemberService, Refusal, Statuses, Unusable, batches, status_of};
 use crate::text::redact_emails;
@@ -164,7 +165,7 @@ pub async fn onboard(
     outcome.accounts = rows;
     outcome.accounts.extend(strays);
     if let (Some(backing), Some(listed)) = (backing, &listed) {
-        let departed = departed(listed, backing);
+        let departed = unbacked(listed, backing);
         let rows = departed_rows(
             service,
             region,
@@ -178,214 +179,6 @@ pub async fn onboard(
         outcome.accounts.extend(rows);
     }
     outcome
-}
-
-/// A service-region's outcome before any step: no rows, nothing learnt.
-fn unstarted(service: &MemberService<'_>) -> RegionOutcome {
-    RegionOutcome {
-        service: service.service(),
-        region: service.region().to_string(),
-        detector_id: service.detector_id().map(str::to_owned),
-        administration: None,
-        auto_enable: None,
-        problem: None,
-        accounts: Vec::new(),
-    }
-}
-
-/// The memberships, in one service-region, of accounts that left the organisation (named by
-/// `AccountDepartedOrganization`): each account that is still a member there is a row, reported
-/// (or, with `remove`, removed) as a sweep reports a member the organisation no longer backs; an
-/// account that is no member there has no row. A region that refuses the check is reported once.
-pub async fn departures(
-    service: &mut MemberService<'_>,
-    deadline: Deadline,
-    dry_run: bool,
-    remove: bool,
-    ids: &[AccountNumber],
-) -> RegionOutcome {
-    let region = service.region().clone();
-    let mut outcome = unstarted(service);
-    let refused = |outcome: &mut RegionOutcome, problem: Unusable| {
-        warn!(service = outcome.service.name(), region = %region, step = problem.step.as_str(), error = %redact_emails(&problem.reason.to_string()), "region skipped");
-        outcome.problem = Some(RegionProblem {
-            step: problem.step,
-            reason: problem.reason,
-            accounts: ids.len(),
-        });
-    };
-    match service.prepare(deadline).await {
-        Ok(administration) => outcome.administration = Some(administration),
-        Err(problem) => {
-            refused(&mut outcome, problem);
-            return outcome;
-        }
-    }
-    outcome.detector_id = service.detector_id().map(str::to_owned);
-    let texts: Vec<String> = ids.iter().map(AccountNumber::to_string).collect();
-    let mut members = Statuses::new();
-    for batch in texts.chunks(MAX_BATCH) {
-        let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
-        match service.statuses(deadline, &batch).await {
-            Ok(found) => members.extend(found),
-            Err(error) => {
-                refused(
-                    &mut outcome,
-                    Unusable {
-                        step: Step::Check,
-                        reason: Reason::call("GetMembers", error),
-                    },
-                );
-                return outcome;
-            }
-        }
-    }
-    // Every member named is departed: none of them is among the accounts onboarded.
-    let backing = Backing {
-        remove,
-        ..Backing::default()
-    };
-    outcome.accounts = departed_rows(
-        service,
-        &region,
-        deadline,
-        dry_run,
-        &backing,
-        &Reasons::default(),
-        departed(&members, &backing),
-    )
-    .await;
-    outcome
-}
-
-/// The rows of a region's departed members: reported, what a dry run would do, or removed.
-async fn departed_rows(
-    service: &MemberService<'_>,
-    region: &Region,
-    deadline: Deadline,
-    dry_run: bool,
-    backing: &Backing,
-    reasons: &Reasons,
-    departed: Vec<(AccountNumber, MemberStatus, Standing)>,
-) -> Vec<AccountOutcome> {
-    if backing.remove && !dry_run {
-        return remove(service, region, deadline, reasons, departed).await;
-    }
-    departed
-        .into_iter()
-        .map(|(number, status, standing)| {
-            let outcome = if backing.remove {
-                Outcome::WouldDo {
-                    plan: Plan::Remove,
-                    status: Some(status),
-                    accept: false,
-                }
-            } else {
-                warn!(account_id = %number, service = service.service().name(), region = %region, status = %status, standing = standing.describe(), "a member the organisation no longer backs");
-                Outcome::Departed { status, standing }
-            };
-            departed_row(number, outcome)
-        })
-        .collect()
-}
-
-/// A region's members that the organisation no longer backs: listed, but not among the
-/// accounts the sweep onboards ([`Backing::active`]), in account order, each with
-/// its status and where it stands in the organisation.
-fn departed(listed: &Statuses, backing: &Backing) -> Vec<(AccountNumber, MemberStatus, Standing)> {
-    let mut departed: Vec<_> = listed
-        .iter()
-        .filter(|(number, _)| !backing.active.contains(number))
-        .map(|(number, status)| {
-            (
-                *number,
-                status.clone(),
-                backing
-                    .inactive
-                    .get(number)
-                    .copied()
-                    .unwrap_or(Standing::Absent),
-            )
-        })
-        .collect();
-    departed.sort_by_key(|(number, _, _)| *number);
-    departed
-}
-
-fn departed_row(number: AccountNumber, outcome: Outcome) -> AccountOutcome {
-    AccountOutcome {
-        account_id: number.to_string().into(),
-        account_name: None,
-        outcome,
-    }
-}
-
-/// Disassociates, then deletes, the departed members, 50 at a time: each row `Removed`, or
-/// unprocessed at the step that refused it with the service's words.
-async fn remove(
-    service: &MemberService<'_>,
-    region: &Region,
-    deadline: Deadline,
-    reasons: &Reasons,
-    departed: Vec<(AccountNumber, MemberStatus, Standing)>,
-) -> Vec<AccountOutcome> {
-    let mut rows = Vec::with_capacity(departed.len());
-    for batch in departed.chunks(MAX_BATCH) {
-        let ids: Vec<String> = batch.iter().map(|(n, _, _)| n.to_string()).collect();
-        let mut left: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let mut outcomes: HashMap<&str, Outcome> = HashMap::new();
-        for (step, operation) in [
-            (Step::Disassociate, "DisassociateMembers"),
-            (Step::Delete, "DeleteMembers"),
-        ] {
-            if left.is_empty() {
-                break;
-            }
-            let answer = match step {
-                Step::Disassociate => service.disassociate(deadline, &left).await,
-                _ => service.delete(deadline, &left).await,
-            };
-            match answer {
-                Ok(refused) => {
-                    for refusal in refused {
-                        if let Some(id) = left.iter().find(|id| **id == refusal.account_id) {
-                            let result = reasons.share(Reason::Result(refusal.result));
-                            outcomes.insert(id, Outcome::Unprocessed { step, result });
-                        }
-                    }
-                }
-                Err(error) => {
-                    let result = reasons.share(Reason::call(operation, error));
-                    for id in &left {
-                        outcomes.insert(
-                            id,
-                            Outcome::Unprocessed {
-                                step,
-                                result: result.clone(),
-                            },
-                        );
-                    }
-                }
-            }
-            left.retain(|id| !outcomes.contains_key(id));
-        }
-        for (number, _, standing) in batch {
-            let id = number.to_string();
-            let outcome = outcomes.remove(id.as_str()).unwrap_or(Outcome::Removed {
-                standing: *standing,
-            });
-            match &outcome {
-                Outcome::Unprocessed { step, result } => {
-                    warn!(account_id = %id, service = service.service().name(), region = %region, step = step.as_str(), result = %redact_emails(&result.to_string()), "unprocessed")
-                }
-                _ => {
-                    info!(account_id = %id, service = service.service().name(), region = %region, "a member the organisation no longer backs, removed")
-                }
-            }
-            rows.push(departed_row(*number, outcome));
-        }
-    }
-    rows
 }
 
 /// What every batch of a service-region shares.
