@@ -435,19 +435,11 @@ impl Onboarder {
         ids: &[AccountNumber],
     ) {
         summary.accounts = ids.len();
-        let backing = pipeline::Backing {
-            remove: self.config.remove_departed_members,
-            ..pipeline::Backing::default()
-        };
         summary.regions = Box::pin(pipeline::departures(
             services,
-            pipeline::Settings {
-                deadline,
-                sweep: false,
-                dry_run: summary.dry_run,
-                concurrency: self.limits.batch_concurrency,
-                backing: Some(&backing),
-            },
+            deadline,
+            summary.dry_run,
+            self.config.remove_departed_members,
             ids,
         ))
         .await;

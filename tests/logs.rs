@@ -65,12 +65,7 @@ async fn logs_carry_no_email_and_no_invitation_text() {
 #[tokio::test(flavor = "current_thread")]
 async fn the_logs_insights_query_names_fields_the_records_carry() {
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(captured.clone())
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::subscriber::set_default(captured.json_at_info());
 
     let world = World::start().await;
     world.verify_sender().await;

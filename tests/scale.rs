@@ -115,12 +115,7 @@ async fn the_response_lists_every_row_that_needs_attention_within_its_budget() {
 #[tokio::test(flavor = "current_thread")]
 async fn an_unsent_report_is_logged_whole_in_numbered_records_under_256_kb() {
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(captured.clone())
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::subscriber::set_default(captured.json_at_info());
     let world = failing_world().await;
     let unreachable = sdk_config(
         &world.moto,

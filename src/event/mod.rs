@@ -446,12 +446,13 @@ fn joining_account(handshake: &Handshake, caller: Option<String>) -> Option<Stri
     caller.filter(|c| management.as_ref().is_none_or(|m| m.as_str() != c))
 }
 
-/// Where `AccountJoinedOrganization` may carry the joining account, most likely first. AWS has
-/// published no sample of this event (Organizations logs it in the management account since
-/// 2026-05-28; its fields `joinedMethod` and `joinedTime` are documented, the account's is not),
-/// so each candidate is tried in turn, and only a 12-digit value is taken. `recipientAccountId`
-/// and the envelope's `account` are the management account and never candidates.
-const JOINED_ACCOUNT_PATHS: &[&str] = &[
+/// Where `AccountJoinedOrganization` and `AccountDepartedOrganization` may carry the account
+/// that joined or left, most likely first. AWS has published no sample of either (Organizations
+/// logs them in the management account since 2026-05-28; `joinedMethod` and `joinedTime`,
+/// `departureMethod` and `departureTime` are documented, the account's field is not), so each
+/// candidate is tried in turn, and only a 12-digit value is taken. `recipientAccountId` and the
+/// envelope's `account` are the management account and never candidates.
+const ACCOUNT_PATHS: &[&str] = &[
     "/detail/serviceEventDetails/accountId",
     "/detail/serviceEventDetails/account/accountId",
     "/detail/serviceEventDetails/account/id",
@@ -464,19 +465,21 @@ const JOINED_ACCOUNT_PATHS: &[&str] = &[
 /// The most key paths logged for an event of an unknown shape.
 const MAX_KEY_PATHS: usize = 100;
 
-fn account_joined(event: &Value) -> Result<Received, EventError> {
-    let trigger = "Organizations AccountJoinedOrganization".to_owned();
-    let event_id = event_id(event.get("id").and_then(Value::as_str));
-    let account_id = JOINED_ACCOUNT_PATHS.iter().find_map(|p| {
+/// The account an Organizations event names at the first of [`ACCOUNT_PATHS`] that holds a
+/// 12-digit id.
+fn named_account(event: &Value) -> Option<AccountNumber> {
+    ACCOUNT_PATHS.iter().find_map(|p| {
         event
             .pointer(p)
             .and_then(Value::as_str)
-            .filter(|id| crate::account::AccountId::parse(id).is_some())
-    });
-    let Some(account_id) = account_id else {
-        // Never a dead letter: the account that joined is in the organisation now, and a sweep
-        // finds every account that is not a member yet. The shape is logged (its keys, never
-        // its values) so that the account's path can be pinned later.
+            .and_then(AccountNumber::of)
+    })
+}
+
+fn account_joined(event: &Value) -> Result<Received, EventError> {
+    let trigger = "Organizations AccountJoinedOrganization".to_owned();
+    let event_id = event_id(event.get("id").and_then(Value::as_str));
+    let Some(account) = named_account(event) else {
         return Ok(sweep_instead(event, &trigger, event_id));
     };
     Ok(Received {
@@ -485,7 +488,7 @@ fn account_joined(event: &Value) -> Result<Received, EventError> {
         trigger,
         event_id,
         action: Action::Onboard(vec![Entry::Account(RawAccount {
-            account_id: account_id.to_owned(),
+            account_id: account.to_string(),
             email: None,
         })]),
         batch: None,
@@ -500,7 +503,7 @@ fn sweep_instead(event: &Value, trigger: &str, event_id: Option<String>) -> Rece
     tracing::warn!(
         trigger,
         key_paths = ?key_paths(event, MAX_KEY_PATHS),
-        tried = ?JOINED_ACCOUNT_PATHS,
+        tried = ?ACCOUNT_PATHS,
         "the event names its account at none of the paths tried; sweeping the organisation instead"
     );
     Received {
@@ -513,18 +516,10 @@ fn sweep_instead(event: &Value, trigger: &str, event_id: Option<String>) -> Rece
     }
 }
 
-/// Where `AccountDepartedOrganization` may name the account that left, most likely first. AWS
-/// describes the event only in prose (Organizations API reference: logged in the management
-/// account, with `departureMethod` `REMOVED`, `LEFT` or `CLEANED`, and `departureTime`; the
-/// names were `departedMethod` and `departedTime` when it was announced on 2026-05-28) and has
-/// published no sample, so the same paths as `AccountJoinedOrganization`'s are tried. Never the
-/// envelope's `account` or `recipientAccountId`: the event is logged in the management account,
-/// so those name it, not the account that left.
-const DEPARTED_ACCOUNT_PATHS: &[&str] = JOINED_ACCOUNT_PATHS;
-
 /// `AccountDepartedOrganization`: the account that left, whose memberships are checked in every
 /// region. An event that names it nowhere never fails: the function sweeps the organisation,
-/// which reports every member the organisation no longer backs, this one included.
+/// which reports every member the organisation no longer backs, this one included. The method
+/// is read as documented now (`departureMethod`) or as announced (`departedMethod`).
 fn account_departed(event: &Value) -> Received {
     let method = [
         "/detail/serviceEventDetails/departureMethod",
@@ -536,13 +531,7 @@ fn account_departed(event: &Value) -> Received {
     .unwrap_or_default();
     let trigger = format!("Organizations AccountDepartedOrganization{method}");
     let event_id = event_id(event.get("id").and_then(Value::as_str));
-    let account = DEPARTED_ACCOUNT_PATHS.iter().find_map(|p| {
-        event
-            .pointer(p)
-            .and_then(Value::as_str)
-            .and_then(AccountNumber::of)
-    });
-    let Some(account) = account else {
+    let Some(account) = named_account(event) else {
         return sweep_instead(event, &trigger, event_id);
     };
     Received {

@@ -8,13 +8,12 @@ use std::collections::HashMap;
 
 use tracing::{info, warn};
 
-use super::{Backing, unstarted};
+use super::{Backing, skip, unstarted};
 use crate::account::AccountNumber;
 use crate::config::Region;
 use crate::limits::Deadline;
 use crate::outcome::{
-    AccountOutcome, MemberStatus, Outcome, Plan, Reason, Reasons, RegionOutcome, RegionProblem,
-    Standing, Step,
+    AccountOutcome, MemberStatus, Outcome, Plan, Reason, Reasons, RegionOutcome, Standing, Step,
 };
 use crate::service::{MAX_BATCH, MemberService, Statuses, Unusable};
 use crate::text::redact_emails;
@@ -32,18 +31,10 @@ pub async fn departures(
 ) -> RegionOutcome {
     let region = service.region().clone();
     let mut outcome = unstarted(service);
-    let refused = |outcome: &mut RegionOutcome, problem: Unusable| {
-        warn!(service = outcome.service.name(), region = %region, step = problem.step.as_str(), error = %redact_emails(&problem.reason.to_string()), "region skipped");
-        outcome.problem = Some(RegionProblem {
-            step: problem.step,
-            reason: problem.reason,
-            accounts: ids.len(),
-        });
-    };
     match service.prepare(deadline).await {
         Ok(administration) => outcome.administration = Some(administration),
         Err(problem) => {
-            refused(&mut outcome, problem);
+            skip(&mut outcome, problem, ids.len());
             return outcome;
         }
     }
@@ -55,52 +46,52 @@ pub async fn departures(
         match service.statuses(deadline, &batch).await {
             Ok(found) => members.extend(found),
             Err(error) => {
-                refused(
-                    &mut outcome,
-                    Unusable {
-                        step: Step::Check,
-                        reason: Reason::call("GetMembers", error),
-                    },
-                );
+                let problem = Unusable {
+                    step: Step::Check,
+                    reason: Reason::call("GetMembers", error),
+                };
+                skip(&mut outcome, problem, ids.len());
                 return outcome;
             }
         }
     }
-    // Every member named is departed: none of them is among the accounts onboarded.
-    let backing = Backing {
-        remove,
-        ..Backing::default()
-    };
+    // Every member named left the organisation.
+    let mut departed: Vec<_> = members
+        .into_iter()
+        .map(|(number, status)| (number, status, Standing::Absent))
+        .collect();
+    departed.sort_by_key(|(number, _, _)| *number);
     outcome.accounts = departed_rows(
         service,
         &region,
         deadline,
         dry_run,
-        &backing,
+        remove,
         &Reasons::default(),
-        unbacked(&members, &backing),
+        departed,
     )
     .await;
     outcome
 }
 
-/// The rows of a region's departed members: reported, what a dry run would do, or removed.
+/// The rows of a region's departed members: reported, what a dry run would do, or (`remove`)
+/// removed.
 pub(super) async fn departed_rows(
     service: &MemberService<'_>,
     region: &Region,
     deadline: Deadline,
     dry_run: bool,
-    backing: &Backing,
+    remove: bool,
     reasons: &Reasons,
     departed: Vec<(AccountNumber, MemberStatus, Standing)>,
 ) -> Vec<AccountOutcome> {
-    if backing.remove && !dry_run {
-        return remove(service, region, deadline, reasons, departed).await;
+    if remove && !dry_run {
+        return removed(service, region, deadline, reasons, departed).await;
     }
     departed
         .into_iter()
         .map(|(number, status, standing)| {
-            let outcome = if backing.remove {
+            let outcome = if remove {
                 Outcome::WouldDo {
                     plan: Plan::Remove,
                     status: Some(status),
@@ -151,7 +142,7 @@ fn departed_row(number: AccountNumber, outcome: Outcome) -> AccountOutcome {
 
 /// Disassociates, then deletes, the departed members, 50 at a time: each row `Removed`, or
 /// unprocessed at the step that refused it with the service's words.
-async fn remove(
+async fn removed(
     service: &MemberService<'_>,
     region: &Region,
     deadline: Deadline,
@@ -177,9 +168,15 @@ async fn remove(
             match answer {
                 Ok(refused) => {
                     for refusal in refused {
-                        if let Some(id) = left.iter().find(|id| **id == refusal.account_id) {
-                            let result = reasons.share(Reason::Result(refusal.result));
-                            outcomes.insert(id, Outcome::Unprocessed { step, result });
+                        match left.iter().find(|id| **id == refusal.account_id) {
+                            Some(id) => {
+                                let result = reasons.share(Reason::Result(refusal.result));
+                                outcomes.insert(id, Outcome::Unprocessed { step, result });
+                            }
+                            // Not an account of the call: nothing of ours to mark, but said.
+                            None => {
+                                warn!(account_id = %refusal.account_id, service = service.service().name(), region = %region, step = step.as_str(), result = %redact_emails(&refusal.result), "unprocessed entry for an account not in the call")
+                            }
                         }
                     }
                 }

@@ -15,8 +15,11 @@ use futures::future::join_all;
 use crate::account::AccountNumber;
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
-use crate::outcome::{Outcome, Reason, RegionOutcome, Standing, Step};
-use crate::service::MemberService;
+use tracing::warn;
+
+use crate::outcome::{Outcome, Reason, RegionOutcome, RegionProblem, Standing, Step};
+use crate::service::{MemberService, Unusable};
+use crate::text::redact_emails;
 
 pub use accept::Acceptance;
 
@@ -78,20 +81,18 @@ pub async fn run(
 }
 
 /// The memberships of accounts that left the organisation, in every service-region at once (see
-/// [`departed::departures`]): nothing is onboarded, and nothing accepted.
+/// [`departed::departures`]): nothing is onboarded, and nothing accepted. `remove`: disassociate
+/// and delete them (`REMOVE_DEPARTED_MEMBERS`).
 pub async fn departures(
     mut services: Vec<MemberService<'_>>,
-    settings: Settings<'_>,
+    deadline: Deadline,
+    dry_run: bool,
+    remove: bool,
     ids: &[AccountNumber],
 ) -> Vec<RegionOutcome> {
-    let remove = settings.backing.is_some_and(|b| b.remove);
     join_all(services.iter_mut().map(|service| {
         Box::pin(departed::departures(
-            service,
-            settings.deadline,
-            settings.dry_run,
-            remove,
-            ids,
+            service, deadline, dry_run, remove, ids,
         ))
     }))
     .await
@@ -108,6 +109,16 @@ fn unstarted(service: &MemberService<'_>) -> RegionOutcome {
         problem: None,
         accounts: Vec::new(),
     }
+}
+
+/// Reports the service-region as not usable, once, for its `accounts`: why and at which step.
+fn skip(outcome: &mut RegionOutcome, problem: Unusable, accounts: usize) {
+    warn!(service = outcome.service.name(), region = %outcome.region, step = problem.step.as_str(), error = %redact_emails(&problem.reason.to_string()), "region skipped");
+    outcome.problem = Some(RegionProblem {
+        step: problem.step,
+        reason: problem.reason,
+        accounts,
+    });
 }
 
 /// Marks the organisation's management account's rows that creating or inviting did not

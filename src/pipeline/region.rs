@@ -21,14 +21,14 @@ use futures::stream::{self, StreamExt};
 use tracing::{debug, info, warn};
 
 use super::departed::{departed_rows, unbacked};
-use super::{Settings, unstarted};
+use super::{Settings, skip, unstarted};
 use crate::aws_error::CallError;
 use crate::config::Region;
 use crate::limits::Deadline;
 use crate::org::MemberAccount;
 use crate::outcome::{
     AccountOutcome, Administration, MemberStatus, Outcome, Plan, Reason, Reasons, RegionOutcome,
-    RegionProblem, Step,
+    Step,
 };
 use crate::service::{MAX_BATCH, MemberService, Refusal, Statuses, Unusable, batches, status_of};
 use crate::text::redact_emails;
@@ -55,14 +55,8 @@ pub async fn onboard(
     if accounts.is_empty() {
         return outcome;
     }
-    let unusable = |outcome: &mut RegionOutcome, problem: Unusable| {
-        warn!(service = outcome.service.name(), region = %region, step = problem.step.as_str(), error = %redact_emails(&problem.reason.to_string()), "region skipped");
-        outcome.problem = Some(RegionProblem {
-            step: problem.step,
-            reason: problem.reason,
-            accounts: accounts.len(),
-        });
-    };
+    let unusable =
+        |outcome: &mut RegionOutcome, problem: Unusable| skip(outcome, problem, accounts.len());
     let prepared = service.prepare(deadline).await;
     outcome.detector_id = service.detector_id().map(str::to_owned);
     let administration = match prepared {
@@ -171,7 +165,7 @@ pub async fn onboard(
             region,
             deadline,
             dry_run,
-            backing,
+            backing.remove,
             &batches.reasons,
             departed,
         )

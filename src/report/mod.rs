@@ -222,29 +222,23 @@ fn notes(summary: &Summary) -> Vec<String> {
 /// One line per service and organisation auto-enable setting a person should know of (see
 /// [`crate::service::auto_enable_note`]), naming its regions once each, in the run's order.
 fn auto_enable_notes(summary: &Summary) -> Vec<String> {
-    let mut groups: Vec<(Service, &'static str, Vec<&str>)> = Vec::new();
+    // A note is its service's words for its setting: the same note is the same group.
+    let mut groups: Vec<(&'static str, Vec<&str>)> = Vec::new();
     for region in &summary.regions {
-        let Some(setting) = region.auto_enable else {
+        let Some(note) = region
+            .auto_enable
+            .and_then(|setting| crate::service::auto_enable_note(region.service, setting))
+        else {
             continue;
         };
-        let Some(note) = crate::service::auto_enable_note(region.service, setting) else {
-            continue;
-        };
-        match groups
-            .iter_mut()
-            .find(|(s, n, _)| *s == region.service && std::ptr::eq(*n, note))
-        {
-            Some((_, _, regions)) => {
-                if !regions.contains(&region.region.as_str()) {
-                    regions.push(&region.region)
-                }
-            }
-            None => groups.push((region.service, note, vec![&region.region])),
+        match groups.iter_mut().find(|(n, _)| *n == note) {
+            Some((_, regions)) => regions.push(&region.region),
+            None => groups.push((note, vec![&region.region])),
         }
     }
     groups
         .into_iter()
-        .map(|(_, note, regions)| format!("In {}: {note}", regions.join(", ")))
+        .map(|(note, regions)| format!("In {}: {note}", regions.join(", ")))
         .collect()
 }
 

@@ -602,6 +602,16 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 }
 
 impl Captured {
+    /// A subscriber that writes JSON records (`{"level", "fields": {...}}`, the shape
+    /// src/logging.rs writes) at `INFO` and above into this capture.
+    pub fn json_at_info(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+        tracing_subscriber::fmt()
+            .json()
+            .with_writer(self.clone())
+            .with_max_level(tracing::Level::INFO)
+            .finish()
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
     }
